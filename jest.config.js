@@ -1,0 +1,35 @@
+/** Jest on ESM TypeScript via @swc/jest (see shared TOOLCHAIN notes). */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      keepClassNames: true,
+      target: 'es2022',
+    },
+    module: { type: 'es6' },
+  },
+];
+
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: {
+    '^@app/session$': '<rootDir>/libs/session/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testEnvironment: 'node',
+};
+
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/session/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'redis',
+      testMatch: ['<rootDir>/libs/session/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+      testTimeout: 30000,
+    },
+  ],
+};

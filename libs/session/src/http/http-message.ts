@@ -1,0 +1,39 @@
+/** The part of an incoming request the library reads (Express, Fastify and Node requests all fit). */
+export interface SessionRequest {
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+/** Writes response headers on Express, Fastify or a plain Node response. */
+export interface ResponseWriter {
+  appendHeader(name: string, value: string): void;
+}
+
+type ExpressLike = { append(name: string, value: string): unknown };
+type FastifyLike = { header(name: string, value: string): unknown };
+type NodeLike = {
+  getHeader(name: string): number | string | string[] | undefined;
+  setHeader(name: string, value: string | string[]): unknown;
+};
+
+/** Adapts whatever response object the platform handed us; no Express-only calls elsewhere. */
+export function responseWriter(response: unknown): ResponseWriter {
+  const res = response as Partial<ExpressLike & FastifyLike & NodeLike>;
+  if (typeof res.append === 'function') return { appendHeader: (n, v) => void (res as ExpressLike).append(n, v) };
+  if (typeof res.header === 'function') return { appendHeader: (n, v) => void (res as FastifyLike).header(n, v) };
+  return {
+    appendHeader: (name, value) => {
+      const node = res as NodeLike;
+      const existing = node.getHeader(name);
+      const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+      node.setHeader(name, name.toLowerCase() === 'set-cookie' ? [...list, value] : value);
+    },
+  };
+}
+
+/** One header value: a repeated header is ambiguous and counts as absent-but-presented. */
+export function singleHeader(request: SessionRequest, name: string): string | null | 'ambiguous' {
+  const value = request.headers[name];
+  if (value === undefined) return null;
+  if (Array.isArray(value)) return value.length === 1 ? value[0] : 'ambiguous';
+  return value;
+}

@@ -1,0 +1,96 @@
+import type { Type } from '@nestjs/common';
+import type { SessionStrategy } from '../strategies/session-strategy.interface.js';
+import type { StoreSettings } from '../store/session-store.interface.js';
+import { SESSION_DEFAULTS } from './session-options.defaults.js';
+import type {
+  SessionJwtAlgorithm,
+  SessionJwtKey,
+  SessionModuleOptions,
+  SessionRedisOptions,
+  SessionStrategyName,
+} from './session-options.interface.js';
+import { assertValidOptions } from './session-options.validation.js';
+
+export interface ResolvedCookie {
+  readonly name: string;
+  readonly domain?: string;
+  readonly path: string;
+  readonly sameSite: 'lax' | 'strict' | 'none';
+  readonly secure: boolean;
+  /** Seconds, or null: the cookie lives until the session's absolute deadline. */
+  readonly maxAge: number | null;
+}
+
+export interface ResolvedJwt {
+  readonly keys: ReadonlyArray<Omit<SessionJwtKey, 'kid'> & { kid: string | null }>;
+  readonly algorithms: SessionJwtAlgorithm[];
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly expiresInSeconds: number;
+  readonly transport: 'bearer' | 'cookie';
+}
+
+/** The options after validation and defaults: the only shape the rest of the library reads. */
+export interface ResolvedSessionOptions extends StoreSettings {
+  readonly store: 'redis' | 'memory';
+  readonly redis: SessionRedisOptions | null;
+  readonly strategies: ReadonlyArray<SessionStrategyName | Type<SessionStrategy>>;
+  readonly absoluteMs: number;
+  readonly cookie: ResolvedCookie | null;
+  readonly header: string | null;
+  readonly jwt: ResolvedJwt | null;
+  readonly guard: 'global' | 'manual';
+}
+
+/** Validates the raw options (throwing one SessionConfigError with every problem) and applies defaults. */
+export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSessionOptions {
+  assertValidOptions(options);
+  const idleSeconds = options.ttl?.idle ?? Math.min(SESSION_DEFAULTS.idleSeconds, options.ttl?.absolute ?? Infinity);
+  const absoluteSeconds = options.ttl?.absolute ?? Math.max(SESSION_DEFAULTS.absoluteSeconds, idleSeconds);
+  const touchAfterSeconds = options.touchAfter ?? Math.min(idleSeconds / 4, SESSION_DEFAULTS.touchAfterCapSeconds);
+  const strategy = options.strategy ?? 'session-id';
+  return {
+    store: options.store ?? 'redis',
+    redis: options.store === 'memory' ? null : (options.redis ?? null),
+    strategies: Array.isArray(strategy) ? strategy : [strategy],
+    idleMs: idleSeconds * 1000,
+    absoluteMs: absoluteSeconds * 1000,
+    touchAfterMs: Math.round(touchAfterSeconds * 1000),
+    keyPrefix: options.keyPrefix ?? SESSION_DEFAULTS.keyPrefix,
+    maxDataBytes: options.maxDataBytes ?? SESSION_DEFAULTS.maxDataBytes,
+    maxSessionsPerUser: options.maxSessionsPerUser ?? null,
+    cookie: resolveCookie(options),
+    header: options.header ?? null,
+    jwt: resolveJwt(options, absoluteSeconds),
+    guard: options.guard ?? 'manual',
+  };
+}
+
+function resolveCookie(options: SessionModuleOptions): ResolvedCookie | null {
+  if (options.cookie === false) return null;
+  const cookie = options.cookie ?? {};
+  const secure = cookie.secure ?? true;
+  // __Host- binds the cookie to this exact origin over HTTPS; browsers refuse it on plain http.
+  const name = cookie.name ?? (secure && !cookie.domain ? SESSION_DEFAULTS.secureCookieName : SESSION_DEFAULTS.cookieName);
+  return {
+    name,
+    domain: cookie.domain,
+    path: cookie.path ?? '/',
+    sameSite: cookie.sameSite ?? 'lax',
+    secure,
+    maxAge: cookie.maxAge ?? null,
+  };
+}
+
+function resolveJwt(options: SessionModuleOptions, absoluteSeconds: number): ResolvedJwt | null {
+  const jwt = options.jwt;
+  if (!jwt) return null;
+  return {
+    keys: jwt.keys ?? [{ kid: null, secret: jwt.secret }],
+    algorithms: jwt.algorithms ?? [...SESSION_DEFAULTS.jwtAlgorithms],
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+    expiresInSeconds: jwt.expiresIn ?? absoluteSeconds,
+    transport: jwt.transport ?? 'bearer',
+  };
+}

@@ -1,0 +1,12 @@
+export const SESSION_DEFAULTS = {
+  idleSeconds: 30 * 60,
+  absoluteSeconds: 7 * 24 * 60 * 60,
+  touchAfterCapSeconds: 60,
+  keyPrefix: 'sess:',
+  maxDataBytes: 64 * 1024,
+  cookieName: 'sid',
+  secureCookieName: '__Host-sid',
+  header: 'x-session-id',
+  jwtAlgorithms: ['HS256'],
+  minHmacSecretBytes: 32,
+} as const;

@@ -1,0 +1,110 @@
+import { Type as TransformType, plainToInstance } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+import { SessionConfigError } from '../session.errors.js';
+import { describeValue } from './describe-value.js';
+import { checkJwtOptions, checkRedisOptions, checkStrategies, checkCookieSafety } from './session-options.rules.js';
+
+const POSITIVE_INT = { message: 'must be a positive integer' };
+const TEXT = { message: 'must be a string' };
+const FLAG = { message: 'must be true or false' };
+
+class TtlDto {
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) idle?: number;
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) absolute?: number;
+}
+
+class CookieDto {
+  @IsOptional() @IsString(TEXT) @Matches(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/, { message: 'must be a cookie name token' })
+  name?: string;
+  @IsOptional() @IsString(TEXT) @Matches(/^\.?[A-Za-z0-9.-]{1,253}$/, { message: 'must be a domain name' })
+  domain?: string;
+  @IsOptional() @IsString(TEXT) @Matches(/^\/[\x21-\x3a\x3c-\x7e]*$/, { message: 'must be a path starting with /' })
+  path?: string;
+  @IsOptional() @IsIn(['lax', 'strict', 'none'], { message: "must be 'lax', 'strict' or 'none'" })
+  sameSite?: string;
+  @IsOptional() @IsBoolean(FLAG) secure?: boolean;
+  @IsOptional() @IsBoolean(FLAG) httpOnly?: boolean;
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) maxAge?: number;
+}
+
+class JwtDto {
+  @IsOptional() @IsString(TEXT) issuer?: string;
+  @IsOptional() @IsString(TEXT) audience?: string;
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) expiresIn?: number;
+  @IsOptional() @IsIn(['bearer', 'cookie'], { message: "must be 'bearer' or 'cookie'" }) transport?: string;
+}
+
+class SessionOptionsDto {
+  @IsOptional() @IsIn(['redis', 'memory'], { message: "must be 'redis' or 'memory'" }) store?: string;
+  @IsOptional() @ValidateNested() @TransformType(() => TtlDto) ttl?: TtlDto;
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) touchAfter?: number;
+  @IsOptional() @IsString(TEXT) @Matches(/^[^{}\s]{0,64}$/, { message: 'must be at most 64 characters without braces or spaces (braces are Cluster hash tags)' })
+  keyPrefix?: string;
+  @IsOptional() @IsString(TEXT) @Matches(/^[a-z0-9-]{1,64}$/, { message: 'must be a lower-case header name' })
+  header?: string;
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(256, { message: 'must be an integer of at least 256' }) @Max(16 * 1024 * 1024, { message: 'must be at most 16 MiB' })
+  maxDataBytes?: number;
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) maxSessionsPerUser?: number;
+  @IsOptional() @IsIn(['global', 'manual'], { message: "must be 'global' or 'manual'" }) guard?: string;
+}
+
+function flatten(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = parent ? `${parent}.${error.property}` : error.property;
+    const messages = Object.values(error.constraints ?? {});
+    const own = messages.length ? [`${path} ${messages[0]} (got ${describeValue(path, error.value)})`] : [];
+    return [...own, ...flatten(error.children ?? [], path)];
+  });
+}
+
+/** Checks the raw options field by field, then the rules that span several fields. */
+export function collectOptionProblems(raw: unknown): string[] {
+  if (raw === null || typeof raw !== 'object') return [`options must be an object (got ${describeValue('', raw)})`];
+  const options = raw as Record<string, unknown>;
+  const dto = plainToInstance(SessionOptionsDto, options);
+  const problems = flatten(validateSync(dto, { forbidUnknownValues: false }));
+  if (options.cookie !== undefined && options.cookie !== false) {
+    if (typeof options.cookie !== 'object' || options.cookie === null) {
+      problems.push(`cookie must be an object or false (got ${describeValue('cookie', options.cookie)})`);
+    } else {
+      problems.push(...flatten(validateSync(plainToInstance(CookieDto, options.cookie)), 'cookie'));
+    }
+  }
+  if (options.jwt !== undefined) {
+    problems.push(...flatten(validateSync(plainToInstance(JwtDto, options.jwt)), 'jwt'));
+  }
+  return [
+    ...problems,
+    ...checkStrategies(options),
+    ...checkRedisOptions(options),
+    ...checkJwtOptions(options),
+    ...checkCookieSafety(options),
+    ...checkTtlOrder(options),
+  ];
+}
+
+function checkTtlOrder(options: Record<string, unknown>): string[] {
+  const ttl = options.ttl as { idle?: unknown; absolute?: unknown } | undefined;
+  if (typeof ttl?.idle === 'number' && typeof ttl.absolute === 'number' && ttl.idle > ttl.absolute) {
+    return [`ttl.idle must not exceed ttl.absolute (got idle ${ttl.idle} > absolute ${ttl.absolute})`];
+  }
+  return [];
+}
+
+/** Throws one SessionConfigError that lists every problem, each with its option path. */
+export function assertValidOptions(raw: unknown): void {
+  const problems = collectOptionProblems(raw);
+  if (problems.length) throw new SessionConfigError(problems);
+}

@@ -1,0 +1,67 @@
+import { Logger } from '@nestjs/common';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { SessionRedisOptions } from '../options/session-options.interface.js';
+
+/** The connection and whether the module created it (only then does the module close it). */
+export interface RedisConnection {
+  readonly client: Redis | Cluster;
+  readonly owned: boolean;
+}
+
+/**
+ * Bounded defaults: a request fails within about a second with a 503 instead of hanging while
+ * Redis is down or hung (ioredis' own defaults wait 10 s to forever), and a node that turned into a
+ * replica (READONLY after a failover) triggers a reconnect to the new master.
+ */
+export const RECOMMENDED_REDIS_OPTIONS: RedisOptions = {
+  commandTimeout: 1000,
+  connectTimeout: 3000,
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: true,
+  retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+  reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+};
+
+const RECOMMENDED_CLUSTER_OPTIONS: ClusterOptions = {
+  // Must sit on the Cluster options: inside redisOptions it is ignored for the cluster's own queue.
+  enableOfflineQueue: true,
+  maxRedirections: 16,
+  retryDelayOnFailover: 200,
+  retryDelayOnClusterDown: 200,
+  redisOptions: RECOMMENDED_REDIS_OPTIONS,
+};
+
+const logger = new Logger('SessionRedis');
+
+export function createRedisConnection(options: SessionRedisOptions): RedisConnection {
+  if ('client' in options) return { client: options.client, owned: false };
+  const client = build(options);
+  let lastLogged = 0;
+  // Without a listener ioredis reports "Unhandled error event"; one line per 5 s is enough.
+  client.on('error', (error: Error) => {
+    if (Date.now() - lastLogged > 5000) {
+      lastLogged = Date.now();
+      logger.error(`Redis connection error: ${error.message}`);
+    }
+  });
+  return { client, owned: true };
+}
+
+function build(options: Exclude<SessionRedisOptions, { client: unknown }>): Redis | Cluster {
+  if ('cluster' in options) {
+    const extra = options.cluster.options ?? {};
+    return new Cluster(options.cluster.nodes, {
+      ...RECOMMENDED_CLUSTER_OPTIONS,
+      ...extra,
+      redisOptions: { ...RECOMMENDED_REDIS_OPTIONS, ...extra.redisOptions },
+    });
+  }
+  const base: RedisOptions = { ...RECOMMENDED_REDIS_OPTIONS, ...options.options };
+  if ('url' in options) return new Redis(options.url, base);
+  if ('sentinels' in options) {
+    const { sentinels, name, password, sentinelPassword, db } = options;
+    return new Redis({ ...base, sentinels, name, password, sentinelPassword, db });
+  }
+  const { host, port, username, password, db, tls } = options;
+  return new Redis({ ...base, host, port, username, password, db, tls: tls === true ? {} : tls || undefined });
+}

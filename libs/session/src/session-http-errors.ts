@@ -1,0 +1,33 @@
+import {
+  BadRequestException,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import type { ResponseWriter } from './http/http-message.js';
+import {
+  SessionDataError,
+  SessionDataTooLargeError,
+  SessionGoneError,
+  SessionStoreUnavailableError,
+  SessionSignInRequiredError,
+} from './session.errors.js';
+
+/** Seconds a client should wait before retrying when the store is unavailable. */
+const RETRY_AFTER_SECONDS = '1';
+
+/**
+ * Maps the library's errors to HTTP answers: a store outage is a 503 with Retry-After (never a 500
+ * and never an anonymous request), a session ended mid-request a 401, oversized data a 413.
+ */
+export function toHttpError(error: unknown, response: ResponseWriter): unknown {
+  if (error instanceof SessionStoreUnavailableError) {
+    response.appendHeader('Retry-After', RETRY_AFTER_SECONDS);
+    return new ServiceUnavailableException('Session store unavailable, retry shortly');
+  }
+  if (error instanceof SessionGoneError) return new UnauthorizedException(error.message);
+  if (error instanceof SessionDataTooLargeError) return new PayloadTooLargeException(error.message);
+  if (error instanceof SessionSignInRequiredError) return new UnauthorizedException(error.message);
+  if (error instanceof SessionDataError) return new BadRequestException(error.message);
+  return error;
+}

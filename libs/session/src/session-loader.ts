@@ -1,0 +1,54 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { SessionRequest } from './http/http-message.js';
+import { SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
+import type { ResolvedSessionOptions } from './options/resolved-options.js';
+import { SessionState, type SessionBackend } from './session-state.js';
+import { SessionStore } from './store/session-store.interface.js';
+import { SessionStrategy } from './strategies/session-strategy.interface.js';
+import { newHandle, UserSession } from './user-session.js';
+
+/** What the request carried: nothing, a credential we refused, or a live session. */
+export type LoadOutcome =
+  | { kind: 'none' }
+  | { kind: 'rejected'; strategy: SessionStrategy; reason: string }
+  | { kind: 'loaded'; session: UserSession<object> };
+
+const USER_AGENT_MAX = 256;
+
+/** Turns a request's credential into a live UserSession: one store round trip at most. */
+@Injectable()
+export class SessionLoader implements SessionBackend {
+  readonly logger = new Logger('Session');
+  readonly issuer: SessionStrategy;
+
+  constructor(
+    @Inject(SessionStore) readonly store: SessionStore,
+    @Inject(SESSION_RESOLVED_OPTIONS) readonly options: ResolvedSessionOptions,
+    @Inject(SessionStrategy) readonly strategies: SessionStrategy[],
+  ) {
+    this.issuer = strategies[0];
+  }
+
+  /** Tries the strategies in order; the first that finds a credential decides. Throws only for store failures. */
+  async load(request: SessionRequest): Promise<LoadOutcome> {
+    for (const strategy of this.strategies) {
+      const check = await strategy.extract(request);
+      if (check.kind === 'none') continue;
+      if (check.kind === 'invalid') return { kind: 'rejected', strategy, reason: check.reason };
+      const stored = await this.store.find(check.storeId);
+      // A session is only accepted by the strategy that issued it: a JWT's sid is not a cookie id.
+      if (!stored || stored.strategy !== strategy.name || !strategy.accepts(stored, check)) {
+        return { kind: 'rejected', strategy, reason: 'Invalid or expired session credential' };
+      }
+      return { kind: 'loaded', session: new UserSession(new SessionState(this, { stored, strategy })) };
+    }
+    return { kind: 'none' };
+  }
+
+  /** A new session for a visitor; nothing is stored unless the request writes to it. */
+  fresh(request: SessionRequest): UserSession<object> {
+    const agent = request.headers['user-agent'];
+    const userAgent = typeof agent === 'string' ? agent.slice(0, USER_AGENT_MAX) : null;
+    return new UserSession(new SessionState(this, { handle: newHandle(), userAgent }));
+  }
+}

@@ -1,0 +1,92 @@
+import type { Logger } from '@nestjs/common';
+import type { ResolvedSessionOptions } from './options/resolved-options.js';
+import type { SessionStore, StoredSession } from './store/session-store.interface.js';
+import type { SessionStrategy } from './strategies/session-strategy.interface.js';
+
+/** What a UserSession needs from the module: the store, the settings and the issuing strategy. */
+export interface SessionBackend {
+  readonly store: SessionStore;
+  readonly options: ResolvedSessionOptions;
+  /** The strategy that issues credentials for new sessions (the first configured). */
+  readonly issuer: SessionStrategy;
+  readonly logger: Logger;
+}
+
+/** A new identity decided during the request and written at commit. */
+export interface PendingIdentity {
+  readonly storeId: string;
+  readonly handle: string;
+  readonly credential: string;
+}
+
+/**
+ * The mutable state behind one UserSession during one request. Kept apart from the public class
+ * so that the commit step can read it without widening the public API.
+ */
+export class SessionState {
+  storeId: string | null;
+  handle: string;
+  userId: string | null;
+  createdAt: number;
+  absoluteDeadline: number;
+  lastAccessAt: number;
+  userAgent: string | null;
+  strategy: SessionStrategy;
+  /** Data key -> JSON text, including this request's changes. */
+  values: Map<string, string>;
+  readonly changes = new Map<string, string>();
+  readonly removals = new Set<string>();
+  rotateTo: PendingIdentity | null = null;
+  /** Another user's session that logIn() replaced: destroyed at commit. */
+  dropPrevious: string | null = null;
+  destroyed = false;
+  committed = false;
+
+  constructor(
+    readonly backend: SessionBackend,
+    init: { stored: StoredSession; strategy: SessionStrategy } | { handle: string; userAgent: string | null },
+  ) {
+    if ('stored' in init) {
+      const { stored } = init;
+      this.storeId = stored.storeId;
+      this.handle = stored.handle;
+      this.userId = stored.userId;
+      this.createdAt = stored.createdAt;
+      this.absoluteDeadline = stored.absoluteDeadline;
+      this.lastAccessAt = stored.lastAccessAt;
+      this.userAgent = stored.userAgent;
+      this.values = new Map(stored.data);
+      this.strategy = init.strategy;
+    } else {
+      const now = Date.now();
+      this.storeId = null;
+      this.handle = init.handle;
+      this.userId = null;
+      this.createdAt = now;
+      this.absoluteDeadline = now + backend.options.absoluteMs;
+      this.lastAccessAt = now;
+      this.userAgent = init.userAgent;
+      this.values = new Map();
+      this.strategy = backend.issuer;
+    }
+  }
+
+  /** Starts over as a brand-new session (logIn() of a different user). */
+  reset(): void {
+    const now = Date.now();
+    this.dropPrevious = this.storeId;
+    this.storeId = null;
+    this.userId = null;
+    this.createdAt = now;
+    this.absoluteDeadline = now + this.backend.options.absoluteMs;
+    this.lastAccessAt = now;
+    this.values = new Map();
+    this.changes.clear();
+    this.removals.clear();
+    this.strategy = this.backend.issuer;
+  }
+
+  hasDelta(): boolean {
+    return this.changes.size > 0 || this.removals.size > 0;
+  }
+}

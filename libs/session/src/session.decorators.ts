@@ -1,0 +1,46 @@
+import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { ALLOW_ANONYMOUS } from './session.constants.js';
+import { SessionUsageError } from './session.errors.js';
+import { SESSION_SLOT } from './session.internal-constants.js';
+import type { UserSession } from './user-session.js';
+
+/** How a route treats requests without a valid session. */
+export interface AllowAnonymousOptions {
+  /**
+   * The route keeps data for visitors in a guest session, stored on first write. Under a strategy
+   * that cannot carry guest sessions (jwt) the route then needs a signed-in session instead.
+   * @default false
+   */
+  guests?: boolean;
+}
+
+/**
+ * The route runs without a session credential; `@Session()` then gives a new, empty session
+ * (stored only if the handler writes to it or calls `logIn()`).
+ * @example @AllowAnonymous() @Post('login') login(@Session() session: UserSession) {}
+ */
+export const AllowAnonymous = (options: AllowAnonymousOptions = {}) =>
+  SetMetadata(ALLOW_ANONYMOUS, { guests: options.guests ?? false });
+
+/** @internal */
+export function sessionFromContext(context: ExecutionContext): UserSession<object> | undefined {
+  const request = context.switchToHttp().getRequest<Record<symbol, unknown>>();
+  return request[SESSION_SLOT] as UserSession<object> | undefined;
+}
+
+/**
+ * Injects the request's `UserSession` (import it from this library, not `@nestjs/common`), or
+ * with a key, that one value.
+ * @example @Get('me') me(@Session() session: UserSession<MyData>) {}
+ * @example @Get('cart') cart(@Session('cart') cart: MyData['cart'] | undefined) {}
+ */
+export const Session = createParamDecorator((key: string | undefined, context: ExecutionContext) => {
+  const session = sessionFromContext(context);
+  if (!session) {
+    throw new SessionUsageError(
+      '@Session() found no session: SessionGuard did not run for this route. ' +
+        "Add @UseGuards(SessionGuard) to the controller or set guard: 'global' in SessionModule options.",
+    );
+  }
+  return key === undefined ? session : (session as UserSession<Record<string, unknown>>).get(key);
+});

@@ -1,0 +1,46 @@
+/** Base class of every error the library throws on purpose. */
+export class SessionError extends Error {
+  override name = this.constructor.name;
+}
+
+/** Startup: the module options are invalid. The message lists every problem with its option path. */
+export class SessionConfigError extends SessionError {
+  constructor(readonly problems: readonly string[]) {
+    super(`session: ${problems.join('\nsession: ')}`);
+  }
+}
+
+/** The store could not answer (Redis down, timed out, read-only, out of memory). Mapped to HTTP 503. */
+export class SessionStoreUnavailableError extends SessionError {
+  constructor(cause?: unknown) {
+    super(`Session store unavailable: ${cause instanceof Error ? cause.message : String(cause ?? 'unknown')}`, {
+      cause,
+    });
+  }
+}
+
+/** A write would take the session's data over `maxDataBytes`. Mapped to HTTP 413; nothing was written. */
+export class SessionDataTooLargeError extends SessionError {
+  constructor(
+    readonly key: string,
+    readonly limitBytes: number,
+  ) {
+    super(`Session data too large: writing "${key}" would exceed maxDataBytes (${limitBytes} bytes)`);
+  }
+}
+
+/** The app wrote a value the session cannot hold (not JSON-serialisable, bad key, non-integer increment). */
+export class SessionDataError extends SessionError {}
+
+/** The session was destroyed (logout, revoke, expiry) while this request was using it. */
+export class SessionGoneError extends SessionError {
+  constructor() {
+    super('The session ended while this request was running; its changes were not saved');
+  }
+}
+
+/** The request needs a signed-in session (e.g. the jwt strategy cannot hold a guest session). Mapped to 401. */
+export class SessionSignInRequiredError extends SessionError {}
+
+/** Misuse of the library by the application, with the fix in the message. */
+export class SessionUsageError extends SessionError {}

@@ -1,0 +1,44 @@
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { RedisConnection } from './redis/redis-client.factory.js';
+import { SESSION_REDIS } from './session.constants.js';
+import { SESSION_REDIS_CONNECTION, SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
+import { SessionConfigurableModule } from './session.module-definition.js';
+import { SESSION_PROVIDERS } from './session.providers.js';
+import { SessionGuard } from './session.guard.js';
+import { SessionCommitInterceptor } from './session.interceptor.js';
+import { SessionLoader } from './session-loader.js';
+import { SessionService } from './session.service.js';
+import { MemorySessionStore } from './store/memory-session.store.js';
+import { SessionStore } from './store/session-store.interface.js';
+import { SessionStrategy } from './strategies/session-strategy.interface.js';
+
+/**
+ * Distributed sessions in Redis: `SessionModule.forRoot({ redis: { url }, strategy: 'session-id' })`
+ * or `forRootAsync({ imports, inject, useFactory })`.
+ */
+@Module({
+  providers: [...SESSION_PROVIDERS, SessionLoader, SessionGuard, SessionCommitInterceptor, SessionService],
+  exports: [SessionService, SessionGuard, SessionLoader, SessionStore, SessionStrategy, SESSION_REDIS, SESSION_RESOLVED_OPTIONS],
+})
+export class SessionModule extends SessionConfigurableModule implements OnApplicationShutdown {
+  private readonly logger = new Logger('SessionModule');
+
+  constructor(
+    @Inject(SESSION_REDIS_CONNECTION) private readonly connection: RedisConnection | null,
+    @Inject(SessionStore) private readonly store: SessionStore,
+  ) {
+    super();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.store instanceof MemorySessionStore) this.store.close();
+    // Close only what we created: an app-provided client belongs to the app.
+    if (!this.connection?.owned) return;
+    try {
+      await this.connection.client.quit();
+    } catch (error) {
+      this.logger.warn(`Closing the Redis connection failed: ${(error as Error).message}`);
+      this.connection.client.disconnect();
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import type { Provider, Type } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
+import { resolveSessionOptions, type ResolvedSessionOptions } from './options/resolved-options.js';
+import type { SessionModuleOptions, SessionStrategyName } from './options/session-options.interface.js';
+import { createRedisConnection, type RedisConnection } from './redis/redis-client.factory.js';
+import { SESSION_REDIS } from './session.constants.js';
+import { SESSION_REDIS_CONNECTION, SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
+import { SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+import { GlobalSessionGuard } from './global-session.guard.js';
+import { SessionCommitInterceptor } from './session.interceptor.js';
+import { MemorySessionStore } from './store/memory-session.store.js';
+import { RedisSessionStore } from './store/redis-session.store.js';
+import { SessionStore } from './store/session-store.interface.js';
+import { HashedTokenStrategy } from './strategies/hashed.strategy.js';
+import { JwtSessionStrategy } from './strategies/jwt.strategy.js';
+import { SessionIdStrategy } from './strategies/session-id.strategy.js';
+import { SessionStrategy } from './strategies/session-strategy.interface.js';
+
+const BUILT_IN_STRATEGIES = {
+  'session-id': SessionIdStrategy,
+  jwt: JwtSessionStrategy,
+  hashed: HashedTokenStrategy,
+} satisfies Record<SessionStrategyName, new (options: ResolvedSessionOptions) => SessionStrategy>;
+
+/** Every provider derives from the one options token, so forRoot and forRootAsync share them. */
+export const SESSION_PROVIDERS: Provider[] = [
+  {
+    provide: SESSION_RESOLVED_OPTIONS,
+    useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options),
+    inject: [SESSION_MODULE_OPTIONS],
+  },
+  {
+    provide: SESSION_REDIS_CONNECTION,
+    useFactory: (options: ResolvedSessionOptions): RedisConnection | null =>
+      options.redis ? createRedisConnection(options.redis) : null,
+    inject: [SESSION_RESOLVED_OPTIONS],
+  },
+  {
+    provide: SESSION_REDIS,
+    useFactory: (connection: RedisConnection | null) => connection?.client ?? null,
+    inject: [SESSION_REDIS_CONNECTION],
+  },
+  {
+    provide: SessionStore,
+    useFactory: (options: ResolvedSessionOptions, connection: RedisConnection | null): SessionStore =>
+      connection ? new RedisSessionStore(connection.client, options) : new MemorySessionStore(options),
+    inject: [SESSION_RESOLVED_OPTIONS, SESSION_REDIS_CONNECTION],
+  },
+  {
+    provide: SessionStrategy,
+    useFactory: (options: ResolvedSessionOptions, moduleRef: ModuleRef): Promise<SessionStrategy[]> =>
+      Promise.all(
+        options.strategies.map((entry) =>
+          typeof entry === 'string'
+            ? new BUILT_IN_STRATEGIES[entry](options)
+            : moduleRef.create(entry as Type<SessionStrategy>),
+        ),
+      ),
+    inject: [SESSION_RESOLVED_OPTIONS, ModuleRef],
+  },
+  { provide: APP_INTERCEPTOR, useClass: SessionCommitInterceptor },
+  { provide: APP_GUARD, useClass: GlobalSessionGuard },
+];

@@ -1,0 +1,125 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ResolvedSessionOptions } from './options/resolved-options.js';
+import { SessionDataError } from './session.errors.js';
+import { SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
+import { SessionLoader } from './session-loader.js';
+import { newHandle } from './user-session.js';
+import { SessionStore, type SessionInfo } from './store/session-store.interface.js';
+import { isHandle, USER_ID } from './strategies/credential-shape.js';
+
+/** A session as seen from outside a request. */
+export interface SessionSnapshot<T extends object = Record<string, unknown>> {
+  readonly id: string;
+  readonly userId: string | null;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly data: Partial<T>;
+}
+
+/** A credential issued by `SessionService.create()`. */
+export interface IssuedSession {
+  /** Give this to the client; it is the only place it appears. */
+  readonly token: string;
+  readonly id: string;
+  readonly expiresAt: Date;
+}
+
+/** Sessions outside a request: issue, inspect, list and revoke (e.g. from an admin tool or a job). */
+@Injectable()
+export class SessionService {
+  constructor(
+    @Inject(SessionStore) private readonly store: SessionStore,
+    @Inject(SESSION_RESOLVED_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly loader: SessionLoader,
+  ) {}
+
+  /** Creates a signed-in session through the first configured strategy. */
+  async create<T extends object = Record<string, unknown>>(
+    userId: string,
+    data: Partial<T> = {},
+    meta: { userAgent?: string } = {},
+  ): Promise<IssuedSession> {
+    if (!USER_ID.test(userId)) throw new SessionDataError('create(userId) needs 1-128 printable characters without braces or spaces');
+    const now = Date.now();
+    const absoluteDeadline = now + this.options.absoluteMs;
+    const minted = await this.loader.issuer.mint(userId, absoluteDeadline);
+    const handle = newHandle();
+    const values = new Map(Object.entries(data).map(([key, value]) => [key, JSON.stringify(value)]));
+    await this.store.create({
+      storeId: minted.storeId,
+      handle,
+      userId,
+      createdAt: now,
+      absoluteDeadline,
+      userAgent: meta.userAgent ?? null,
+      strategy: this.loader.issuer.name,
+      data: values,
+    });
+    return { token: minted.credential, id: handle, expiresAt: new Date(Math.min(now + this.options.idleMs, absoluteDeadline)) };
+  }
+
+  /** Reads the session a credential names (as a client would present it), or null. */
+  async get<T extends object = Record<string, unknown>>(token: string): Promise<SessionSnapshot<T> | null> {
+    const found = await this.resolve(token);
+    if (!found) return null;
+    const data: Record<string, unknown> = {};
+    for (const [key, json] of found.data) {
+      try {
+        data[key] = JSON.parse(json);
+      } catch {
+        this.loader.logger.warn(`Dropped undecodable session field "${key}"`);
+      }
+    }
+    return {
+      id: found.handle,
+      userId: found.userId,
+      createdAt: new Date(found.createdAt),
+      expiresAt: new Date(Math.min(found.lastAccessAt + this.options.idleMs, found.absoluteDeadline)),
+      data: data as Partial<T>,
+    };
+  }
+
+  /** Ends the session a credential names. Returns whether there was one. */
+  async destroy(token: string): Promise<boolean> {
+    const found = await this.resolve(token);
+    return found ? this.store.destroy(found.storeId) : false;
+  }
+
+  /** The user's live sessions, oldest first. */
+  listForUser(userId: string): Promise<SessionInfo[]> {
+    return USER_ID.test(userId) ? this.store.listForUser(userId) : Promise.resolve([]);
+  }
+
+  /** Ends one of the user's sessions by its id (handle). False for an unknown or malformed id. */
+  destroyById(userId: string, id: string): Promise<boolean> {
+    return USER_ID.test(userId) && isHandle(id) ? this.store.destroyByHandle(userId, id) : Promise.resolve(false);
+  }
+
+  /** Ends every session of the user, or every one but `except` (the current session's id). */
+  destroyAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
+    return USER_ID.test(userId) ? this.store.destroyAllForUser(userId, options.except) : Promise.resolve(0);
+  }
+
+  /** Whether the store answers within `timeoutMs`. */
+  async isHealthy(timeoutMs = 1000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.store.ping(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async resolve(token: string) {
+    for (const strategy of this.loader.strategies) {
+      const check = await strategy.verify(token);
+      if (check.kind !== 'valid') continue;
+      const stored = await this.store.find(check.storeId);
+      if (stored && stored.strategy === strategy.name && strategy.accepts(stored, check)) return stored;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,176 @@
+import { SessionDataTooLargeError } from '../session.errors.js';
+import { dataField, fieldCost } from './redis-schema.js';
+import { applyDelta, dataBytes, largestKey } from './session-data.util.js';
+import type {
+  NewSession,
+  RotationTarget,
+  SessionDelta,
+  SessionInfo,
+  SessionStore,
+  StoreSettings,
+  StoredSession,
+  WriteRefusal,
+} from './session-store.interface.js';
+
+interface Entry {
+  session: StoredSession;
+  lastAccessAt: number;
+  data: Map<string, string>;
+}
+
+const SWEEP_EVERY_MS = 60_000;
+
+/**
+ * In-process store with the same semantics as RedisSessionStore, for zero-setup demos and for
+ * users' unit tests. It is not shared between processes, so it is not for production clusters.
+ */
+export class MemorySessionStore implements SessionStore {
+  private readonly sessions = new Map<string, Entry>();
+  /** userId -> (storeId -> handle), oldest first by insertion. */
+  private readonly users = new Map<string, Map<string, string>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly settings: StoreSettings) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
+    this.sweeper.unref();
+  }
+
+  async find(storeId: string): Promise<StoredSession | null> {
+    const entry = this.live(storeId);
+    if (!entry) return null;
+    const now = Date.now();
+    if (now - entry.lastAccessAt >= this.settings.touchAfterMs) entry.lastAccessAt = now;
+    return this.snapshot(entry);
+  }
+
+  async create(session: NewSession): Promise<{ evicted: string[] }> {
+    if (dataBytes(session.data) > this.settings.maxDataBytes) {
+      throw new SessionDataTooLargeError(largestKey(session.data), this.settings.maxDataBytes);
+    }
+    this.insert(session);
+    return { evicted: this.evictOverLimit(session) };
+  }
+
+  async commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
+    const entry = this.live(storeId);
+    if (!entry) return 'gone';
+    const data = applyDelta(entry.data, delta);
+    if (dataBytes(data) > this.settings.maxDataBytes) return 'too-large';
+    entry.data = data;
+    entry.lastAccessAt = Date.now();
+    return 'ok';
+  }
+
+  async increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal> {
+    const entry = this.live(storeId);
+    if (!entry) return 'gone';
+    const old = entry.data.get(key);
+    if (old !== undefined && !/^-?\d+$/.test(old)) return 'not-an-integer';
+    const text = String(Number(old ?? '0') + by);
+    const size = dataBytes(entry.data) - (old === undefined ? 0 : fieldCost(dataField(key), old));
+    if (size + fieldCost(dataField(key), text) > this.settings.maxDataBytes) return 'too-large';
+    entry.data.set(key, text);
+    entry.lastAccessAt = Date.now();
+    return Number(text);
+  }
+
+  async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
+    const entry = this.live(fromStoreId);
+    if (!entry) return 'gone';
+    const data = applyDelta(entry.data, delta);
+    if (dataBytes(data) > this.settings.maxDataBytes) return 'too-large';
+    const sameUser = entry.session.userId !== null && entry.session.userId === to.userId;
+    const next: NewSession = { ...entry.session, ...to, data };
+    this.insert(next);
+    await this.destroy(fromStoreId);
+    if (!sameUser) this.evictOverLimit(next);
+    return 'ok';
+  }
+
+  async destroy(storeId: string): Promise<boolean> {
+    const entry = this.sessions.get(storeId);
+    if (!entry) return false;
+    this.sessions.delete(storeId);
+    if (entry.session.userId) this.users.get(entry.session.userId)?.delete(storeId);
+    return entry.lastAccessAt + this.settings.idleMs > Date.now() && entry.session.absoluteDeadline > Date.now();
+  }
+
+  async listForUser(userId: string): Promise<SessionInfo[]> {
+    const infos: SessionInfo[] = [];
+    for (const storeId of [...(this.users.get(userId)?.keys() ?? [])]) {
+      const entry = this.live(storeId);
+      if (!entry) continue;
+      const { handle, createdAt, absoluteDeadline, userAgent } = entry.session;
+      const expiresAt = Math.min(entry.lastAccessAt + this.settings.idleMs, absoluteDeadline);
+      infos.push({ handle, userId, createdAt, lastAccessAt: entry.lastAccessAt, expiresAt, userAgent });
+    }
+    return infos.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async destroyByHandle(userId: string, handle: string): Promise<boolean> {
+    for (const [storeId, h] of this.users.get(userId) ?? []) {
+      if (h === handle) return this.destroy(storeId);
+    }
+    return false;
+  }
+
+  async destroyAllForUser(userId: string, exceptHandle?: string): Promise<number> {
+    let count = 0;
+    for (const [storeId, handle] of [...(this.users.get(userId) ?? [])]) {
+      if (handle !== exceptHandle && (await this.destroy(storeId))) count++;
+    }
+    return count;
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  /** Stops the background sweeper (the store is otherwise garbage-collected with its owner). */
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private insert(session: NewSession): void {
+    const now = Date.now();
+    const stored: StoredSession = { ...session, lastAccessAt: now };
+    this.sessions.set(session.storeId, { session: stored, lastAccessAt: now, data: new Map(session.data) });
+    if (session.userId) {
+      const index = this.users.get(session.userId) ?? new Map<string, string>();
+      index.set(session.storeId, session.handle);
+      this.users.set(session.userId, index);
+    }
+  }
+
+  /** Evicts the user's oldest sessions beyond maxSessionsPerUser, never the one just added. */
+  private evictOverLimit(added: NewSession): string[] {
+    const max = this.settings.maxSessionsPerUser;
+    if (!max || !added.userId) return [];
+    const live = [...(this.users.get(added.userId)?.keys() ?? [])]
+      .map((id) => this.live(id))
+      .filter((e): e is Entry => e !== null)
+      .sort((a, b) => a.session.absoluteDeadline - b.session.absoluteDeadline);
+    const victims = live.filter((e) => e.session.storeId !== added.storeId).slice(0, Math.max(0, live.length - max));
+    for (const victim of victims) void this.destroy(victim.session.storeId);
+    return victims.map((v) => v.session.handle);
+  }
+
+  private live(storeId: string): Entry | null {
+    const entry = this.sessions.get(storeId);
+    if (!entry) return null;
+    const now = Date.now();
+    if (now >= entry.session.absoluteDeadline || now >= entry.lastAccessAt + this.settings.idleMs) {
+      void this.destroy(storeId);
+      return null;
+    }
+    return entry;
+  }
+
+  private snapshot(entry: Entry): StoredSession {
+    return { ...entry.session, lastAccessAt: entry.lastAccessAt, data: new Map(entry.data) };
+  }
+
+  private sweep(): void {
+    for (const storeId of [...this.sessions.keys()]) this.live(storeId);
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Every Redis key name, hash field name and Lua script of the library lives here, so the layout is
+ * reviewable in one place (and the README's key table can be checked against it).
+ *
+ * Layout:
+ *   <prefix>{<storeId>}        HASH  one session: META fields + one `d:<key>` field per data key
+ *   <prefix>user:{<userId>}    ZSET  the user's sessions, member `<handle>.<storeId>`, score = absolute deadline (ms)
+ *
+ * The braces are Redis Cluster hash tags: every script below touches exactly one key, so it is valid
+ * on Cluster. A session and its user index live in different slots and are never touched by one script.
+ */
+
+/** Bumped when the stored shape changes incompatibly; older sessions are then treated as absent. */
+export const FORMAT_VERSION = '1';
+
+export const sessionKey = (prefix: string, storeId: string): string => `${prefix}{${storeId}}`;
+export const userIndexKey = (prefix: string, userId: string): string => `${prefix}user:{${userId}}`;
+
+/** Metadata fields of the session hash. Data fields use DATA_PREFIX, so the two can never clash. */
+export const META = {
+  version: 'm:v',
+  created: 'm:c',
+  lastAccess: 'm:l',
+  deadline: 'm:d',
+  userId: 'm:u',
+  handle: 'm:h',
+  userAgent: 'm:ua',
+  size: 'm:s',
+  strategy: 'm:k',
+} as const;
+
+export const DATA_PREFIX = 'd:';
+export const dataField = (key: string): string => `${DATA_PREFIX}${key}`;
+
+/** A user-index member names the session without being a credential for the hashed strategy. */
+export const indexMember = (handle: string, storeId: string): string => `${handle}.${storeId}`;
+export function parseIndexMember(member: string): { handle: string; storeId: string } | null {
+  const dot = member.indexOf('.');
+  return dot > 0 ? { handle: member.slice(0, dot), storeId: member.slice(dot + 1) } : null;
+}
+
+/** Bytes a data field counts towards maxDataBytes: its key plus its JSON value (UTF-8). */
+export const fieldCost = (field: string, value: string): number =>
+  Buffer.byteLength(field) + Buffer.byteLength(value);
+
+// The expiry rule shared by every script: the key lives until the earlier of the idle deadline
+// (last access + idle) and the absolute deadline, so it can never outlive the absolute deadline.
+const EXPIRE_AT = `
+local function expire_at(key, now, idle, deadline)
+  local at = now + idle
+  if deadline < at then at = deadline end
+  redis.call('PEXPIREAT', key, at)
+end
+local function alive(key, now, idle)
+  local meta = redis.call('HMGET', key, '${META.lastAccess}', '${META.deadline}', '${META.size}')
+  if not meta[1] or not meta[2] then return nil end
+  local last, deadline = tonumber(meta[1]), tonumber(meta[2])
+  if not last or not deadline or now >= deadline or now >= last + idle then
+    redis.call('DEL', key)
+    return nil
+  end
+  return deadline, tonumber(meta[3] or '0') or 0
+end
+`;
+
+/**
+ * Load one session and slide its idle expiry in the same round trip. The touch is throttled: it
+ * writes only when the last recorded access is older than touchAfter, so most reads write nothing.
+ * Returns the HGETALL array (with the refreshed last-access value) or nil when absent or expired.
+ * ARGV: now, idleMs, touchAfterMs.
+ */
+const LOAD_AND_TOUCH = `${EXPIRE_AT}
+local now, idle, touch_after = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local deadline = alive(KEYS[1], now, idle)
+if not deadline then return nil end
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if fields[i] == '${META.lastAccess}' then
+    if now - tonumber(fields[i + 1]) >= touch_after then
+      redis.call('HSET', KEYS[1], '${META.lastAccess}', ARGV[1])
+      expire_at(KEYS[1], now, idle, deadline)
+      fields[i + 1] = ARGV[1]
+    end
+    break
+  end
+end
+return fields
+`;
+
+/**
+ * Create a session hash only if the key is free, and give it its expiry in the same script, so no
+ * session key ever exists without a TTL. ARGV: now, idleMs, deadline, field, value, field, value...
+ * Returns 1 when created, 0 when the key already existed (an id collision: the caller retries).
+ */
+const CREATE = `${EXPIRE_AT}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+expire_at(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+return 1
+`;
+
+/**
+ * Apply a delta (fields to set, fields to delete) to a live session. A destroyed or expired session
+ * is never recreated, the size limit is checked against the stored size atomically, and the expiry
+ * is refreshed in the same step. ARGV: now, idleMs, maxBytes, nSet, set pairs..., fields to delete...
+ * Returns {1, newSize}, {0} when the session is gone, {-1} when over maxBytes (nothing written).
+ */
+const COMMIT = `${EXPIRE_AT}
+local now, idle, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local deadline, size = alive(KEYS[1], now, idle)
+if not deadline then return {0} end
+local n_set = tonumber(ARGV[4])
+local last_set = 4 + n_set * 2
+for i = 5, last_set, 2 do
+  local old = redis.call('HSTRLEN', KEYS[1], ARGV[i])
+  if old > 0 or redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then size = size - #ARGV[i] - old end
+  size = size + #ARGV[i] + #ARGV[i + 1]
+end
+for i = last_set + 1, #ARGV do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
+    size = size - #ARGV[i] - redis.call('HSTRLEN', KEYS[1], ARGV[i])
+  end
+end
+if size > max then return {-1} end
+if n_set > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 5, last_set)) end
+if #ARGV > last_set then redis.call('HDEL', KEYS[1], unpack(ARGV, last_set + 1)) end
+redis.call('HSET', KEYS[1], '${META.size}', size, '${META.lastAccess}', ARGV[1])
+expire_at(KEYS[1], now, idle, deadline)
+return {1, size}
+`;
+
+/**
+ * Atomically add an integer to one data field (absent counts as 0). ARGV: now, idleMs, maxBytes,
+ * field, by. Returns {1, newValue}, {0} gone, {-1} over maxBytes, {-2} the field is not an integer.
+ */
+const INCREMENT = `${EXPIRE_AT}
+local now, idle, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local deadline, size = alive(KEYS[1], now, idle)
+if not deadline then return {0} end
+local field = ARGV[4]
+local old = redis.call('HGET', KEYS[1], field)
+if old and not string.match(old, '^%-?%d+$') then return {-2} end
+local value = tonumber(old or '0') + tonumber(ARGV[5])
+local text = string.format('%d', value)
+if old then size = size - #field - #old end
+size = size + #field + #text
+if size > max then return {-1} end
+redis.call('HSET', KEYS[1], field, text, '${META.size}', size, '${META.lastAccess}', ARGV[1])
+expire_at(KEYS[1], now, idle, deadline)
+return {1, text}
+`;
+
+/** Delete a session and return its {userId, handle} so the caller can unlink it from the user index. */
+const DESTROY = `
+local meta = redis.call('HMGET', KEYS[1], '${META.userId}', '${META.handle}')
+if redis.call('DEL', KEYS[1]) == 0 then return nil end
+return {meta[1] or '', meta[2] or ''}
+`;
+
+/**
+ * Add a member to a user index, prune entries past their deadline, evict the oldest beyond max
+ * (never the member just added) and keep the index's TTL at its latest deadline, so an index can
+ * never outlive every session it lists. ARGV: now, member, deadline, max (0 = no limit).
+ * Returns the evicted members.
+ */
+const INDEX_ADD = `
+local now, member, max = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], ARGV[3], member)
+local evicted = {}
+if max > 0 then
+  local over = redis.call('ZCARD', KEYS[1]) - max
+  if over > 0 then
+    for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, over)) do
+      if m ~= member and #evicted < over then table.insert(evicted, m) end
+    end
+    if #evicted > 0 then redis.call('ZREM', KEYS[1], unpack(evicted)) end
+  end
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
+return evicted
+`;
+
+/** Prune expired entries from a user index and return the live members. ARGV: now. */
+const INDEX_LIST = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`;
+
+/** The scripts, each with the number of keys it declares (always one: Cluster-safe). */
+export const SCRIPTS = {
+  sessionLoadAndTouch: { numberOfKeys: 1, lua: LOAD_AND_TOUCH },
+  sessionCreate: { numberOfKeys: 1, lua: CREATE },
+  sessionCommit: { numberOfKeys: 1, lua: COMMIT },
+  sessionIncrement: { numberOfKeys: 1, lua: INCREMENT },
+  sessionDestroy: { numberOfKeys: 1, lua: DESTROY },
+  userIndexAdd: { numberOfKeys: 1, lua: INDEX_ADD },
+  userIndexList: { numberOfKeys: 1, lua: INDEX_LIST },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,297 @@
+import { Logger } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import { SessionDataTooLargeError, SessionStoreUnavailableError } from '../session.errors.js';
+import {
+  DATA_PREFIX,
+  FORMAT_VERSION,
+  META,
+  SCRIPTS,
+  dataField,
+  fieldCost,
+  indexMember,
+  parseIndexMember,
+  sessionKey,
+  userIndexKey,
+  type ScriptName,
+} from './redis-schema.js';
+import type {
+  NewSession,
+  RotationTarget,
+  SessionDelta,
+  SessionInfo,
+  SessionStore,
+  StoreSettings,
+  StoredSession,
+  WriteRefusal,
+} from './session-store.interface.js';
+import { applyDelta, dataBytes, largestKey } from './session-data.util.js';
+
+type ScriptRunner = (key: string, ...args: Array<string | number>) => Promise<unknown>;
+
+/** Redis (standalone, Sentinel or Cluster) implementation of the SessionStore contract. */
+export class RedisSessionStore implements SessionStore {
+  private readonly logger = new Logger('SessionStore');
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly settings: StoreSettings,
+  ) {
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      // defineCommand sends EVALSHA and falls back to EVAL after NOSCRIPT (e.g. after a restart).
+      redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    }
+  }
+
+  async find(storeId: string): Promise<StoredSession | null> {
+    const { idleMs, touchAfterMs } = this.settings;
+    const reply = await this.run('sessionLoadAndTouch', this.key(storeId), Date.now(), idleMs, touchAfterMs);
+    if (reply === null) return null;
+    return this.decode(storeId, expectStrings(reply, 'sessionLoadAndTouch'));
+  }
+
+  async create(session: NewSession): Promise<{ evicted: string[] }> {
+    const size = dataBytes(session.data);
+    if (size > this.settings.maxDataBytes) {
+      throw new SessionDataTooLargeError(largestKey(session.data), this.settings.maxDataBytes);
+    }
+    // The index is written before the session, so "revoke all" never misses a live session.
+    const evicted = session.userId
+      ? await this.indexAdd(session.userId, session.handle, session.storeId, session.absoluteDeadline, true)
+      : [];
+    const created = await this.run(
+      'sessionCreate',
+      this.key(session.storeId),
+      Date.now(),
+      this.settings.idleMs,
+      session.absoluteDeadline,
+      ...this.encodeFields(session, Date.now(), size),
+    );
+    if (created !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
+    await this.destroyMembers(evicted);
+    return { evicted: evicted.map((m) => parseIndexMember(m)?.handle ?? m) };
+  }
+
+  async commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
+    const sets = [...delta.set].flatMap(([key, json]) => [dataField(key), json]);
+    const deletes = [...delta.delete].map(dataField);
+    const reply = await this.run(
+      'sessionCommit',
+      this.key(storeId),
+      Date.now(),
+      this.settings.idleMs,
+      this.settings.maxDataBytes,
+      delta.set.size,
+      ...sets,
+      ...deletes,
+    );
+    return writeOutcome(reply);
+  }
+
+  async increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal> {
+    const reply = await this.run(
+      'sessionIncrement',
+      this.key(storeId),
+      Date.now(),
+      this.settings.idleMs,
+      this.settings.maxDataBytes,
+      dataField(key),
+      by,
+    );
+    const outcome = writeOutcome(reply);
+    return outcome === 'ok' ? Number((reply as unknown[])[1]) : outcome;
+  }
+
+  async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
+    const old = await this.readWithoutTouch(fromStoreId);
+    if (!old) return 'gone';
+    const data = applyDelta(old.data, delta);
+    const size = dataBytes(data);
+    if (size > this.settings.maxDataBytes) return 'too-large';
+    const next: NewSession = { ...old, ...to, data };
+    const sameUser = old.userId !== null && old.userId === to.userId;
+    const evicted = to.userId
+      ? await this.indexAdd(to.userId, to.handle, to.storeId, old.absoluteDeadline, !sameUser)
+      : [];
+    const now = Date.now();
+    const created = await this.run(
+      'sessionCreate',
+      this.key(to.storeId),
+      now,
+      this.settings.idleMs,
+      old.absoluteDeadline,
+      ...this.encodeFields(next, now, size),
+    );
+    if (created !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
+    await this.destroy(fromStoreId);
+    await this.destroyMembers(evicted);
+    return 'ok';
+  }
+
+  async destroy(storeId: string): Promise<boolean> {
+    const reply = await this.run('sessionDestroy', this.key(storeId));
+    if (reply === null) return false;
+    const [userId, handle] = expectStrings(reply, 'sessionDestroy');
+    if (userId && handle) {
+      await this.call(() => this.redis.zrem(userIndexKey(this.settings.keyPrefix, userId), indexMember(handle, storeId)));
+    }
+    return true;
+  }
+
+  async listForUser(userId: string): Promise<SessionInfo[]> {
+    const members = await this.indexList(userId);
+    const rows = await Promise.all(
+      members.map(async (m) => ({ m, info: await this.info(userId, m.handle, m.storeId) })),
+    );
+    const stale = rows.filter((r) => r.info === null).map((r) => indexMember(r.m.handle, r.m.storeId));
+    if (stale.length > 0) {
+      await this.call(() => this.redis.zrem(userIndexKey(this.settings.keyPrefix, userId), ...stale));
+    }
+    return rows.flatMap((r) => (r.info ? [r.info] : [])).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async destroyByHandle(userId: string, handle: string): Promise<boolean> {
+    const member = (await this.indexList(userId)).find((m) => m.handle === handle);
+    return member ? this.destroy(member.storeId) : false;
+  }
+
+  async destroyAllForUser(userId: string, exceptHandle?: string): Promise<number> {
+    const members = (await this.indexList(userId)).filter((m) => m.handle !== exceptHandle);
+    const results = await Promise.all(members.map((m) => this.destroy(m.storeId)));
+    return results.filter(Boolean).length;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  private key(storeId: string): string {
+    return sessionKey(this.settings.keyPrefix, storeId);
+  }
+
+  private async readWithoutTouch(storeId: string): Promise<StoredSession | null> {
+    const fields = await this.call(() => this.redis.hgetall(this.key(storeId)));
+    const flat = Object.entries(fields).flat();
+    const session = flat.length ? this.decode(storeId, flat) : null;
+    const now = Date.now();
+    const alive = session && now < session.absoluteDeadline && now < session.lastAccessAt + this.settings.idleMs;
+    return alive ? session : null;
+  }
+
+  private async info(userId: string, handle: string, storeId: string): Promise<SessionInfo | null> {
+    const [created, last, deadline, owner, ua] = await this.call(() =>
+      this.redis.hmget(this.key(storeId), META.created, META.lastAccess, META.deadline, META.userId, META.userAgent),
+    );
+    if (!created || !last || !deadline || owner !== userId) return null;
+    const expiresAt = Math.min(Number(last) + this.settings.idleMs, Number(deadline));
+    if (expiresAt <= Date.now()) return null;
+    return { handle, userId, createdAt: Number(created), lastAccessAt: Number(last), expiresAt, userAgent: ua };
+  }
+
+  private async indexAdd(
+    userId: string,
+    handle: string,
+    storeId: string,
+    deadline: number,
+    enforceLimit: boolean,
+  ): Promise<string[]> {
+    const max = enforceLimit ? (this.settings.maxSessionsPerUser ?? 0) : 0;
+    const reply = await this.run(
+      'userIndexAdd',
+      userIndexKey(this.settings.keyPrefix, userId),
+      Date.now(),
+      indexMember(handle, storeId),
+      deadline,
+      max,
+    );
+    return expectStrings(reply, 'userIndexAdd');
+  }
+
+  private async indexList(userId: string): Promise<Array<{ handle: string; storeId: string }>> {
+    const reply = await this.run('userIndexList', userIndexKey(this.settings.keyPrefix, userId), Date.now());
+    return expectStrings(reply, 'userIndexList').flatMap((m) => parseIndexMember(m) ?? []);
+  }
+
+  private async destroyMembers(members: string[]): Promise<void> {
+    await Promise.all(members.flatMap((m) => parseIndexMember(m) ?? []).map((m) => this.destroy(m.storeId)));
+  }
+
+  private encodeFields(session: NewSession, now: number, size: number): string[] {
+    const fields: string[] = [
+      META.version, FORMAT_VERSION,
+      META.created, String(session.createdAt),
+      META.lastAccess, String(now),
+      META.deadline, String(session.absoluteDeadline),
+      META.handle, session.handle,
+      META.size, String(size),
+      META.strategy, session.strategy,
+    ];
+    if (session.userId) fields.push(META.userId, session.userId);
+    if (session.userAgent) fields.push(META.userAgent, session.userAgent);
+    for (const [key, json] of session.data) fields.push(dataField(key), json);
+    return fields;
+  }
+
+  private decode(storeId: string, flat: string[]): StoredSession | null {
+    const meta = new Map<string, string>();
+    const data = new Map<string, string>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [field, value] = [flat[i], flat[i + 1]];
+      if (field.startsWith(DATA_PREFIX)) data.set(field.slice(DATA_PREFIX.length), value);
+      else meta.set(field, value);
+    }
+    const createdAt = Number(meta.get(META.created));
+    const lastAccessAt = Number(meta.get(META.lastAccess));
+    const absoluteDeadline = Number(meta.get(META.deadline));
+    const handle = meta.get(META.handle);
+    const strategy = meta.get(META.strategy);
+    if (meta.get(META.version) !== FORMAT_VERSION || !handle || !strategy || ![createdAt, lastAccessAt, absoluteDeadline].every(Number.isFinite)) {
+      this.logger.warn(`Session ${sessionKey(this.settings.keyPrefix, '…')} has unreadable metadata; treated as absent`);
+      return null;
+    }
+    return {
+      storeId,
+      handle,
+      userId: meta.get(META.userId) ?? null,
+      createdAt,
+      lastAccessAt,
+      absoluteDeadline,
+      userAgent: meta.get(META.userAgent) ?? null,
+      strategy,
+      data,
+    };
+  }
+
+  private run(name: ScriptName, key: string, ...args: Array<string | number>): Promise<unknown> {
+    const runner = (this.redis as unknown as Record<ScriptName, ScriptRunner>)[name];
+    return this.call(() => runner.call(this.redis, key, ...args));
+  }
+
+  /** Every Redis failure becomes SessionStoreUnavailableError: never a 500, never "no session". */
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw error instanceof SessionDataTooLargeError ? error : new SessionStoreUnavailableError(error);
+    }
+  }
+}
+
+function writeOutcome(reply: unknown): 'ok' | WriteRefusal {
+  const code = Array.isArray(reply) ? Number(reply[0]) : NaN;
+  switch (code) {
+    case 1: return 'ok';
+    case 0: return 'gone';
+    case -1: return 'too-large';
+    case -2: return 'not-an-integer';
+    default: throw new SessionStoreUnavailableError(`unexpected script reply ${JSON.stringify(reply)}`);
+  }
+}
+
+function expectStrings(reply: unknown, script: string): string[] {
+  if (Array.isArray(reply) && reply.every((v) => typeof v === 'string')) return reply;
+  throw new SessionStoreUnavailableError(`unexpected reply from ${script}: ${JSON.stringify(reply)}`);
+}

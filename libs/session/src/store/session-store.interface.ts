@@ -1,0 +1,111 @@
+/**
+ * What a store keeps for one session. `data` holds the JSON text of each data key as stored, so a
+ * store never parses app data and a corrupt value can be dropped by the caller, key by key.
+ */
+export interface StoredSession {
+  /** The id the store is keyed by: the session id, or the SHA-256 of a hashed-strategy secret. */
+  readonly storeId: string;
+  /** A non-secret random name for the session, safe to show and to use in URLs. */
+  readonly handle: string;
+  readonly userId: string | null;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  readonly lastAccessAt: number;
+  /** The absolute deadline (epoch ms): the session ends then whatever the activity. */
+  readonly absoluteDeadline: number;
+  readonly userAgent: string | null;
+  /** The strategy that issued the session's credential; only that strategy may load it. */
+  readonly strategy: string;
+  /** Data key -> JSON text. */
+  readonly data: ReadonlyMap<string, string>;
+}
+
+/** A session's public description, as listed for its user (never contains the credential). */
+export interface SessionInfo {
+  readonly handle: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly lastAccessAt: number;
+  readonly expiresAt: number;
+  readonly userAgent: string | null;
+}
+
+/** A change to a live session: data keys to set (JSON text) and data keys to delete. */
+export interface SessionDelta {
+  readonly set: ReadonlyMap<string, string>;
+  readonly delete: ReadonlySet<string>;
+}
+
+export interface NewSession {
+  readonly storeId: string;
+  readonly handle: string;
+  readonly userId: string | null;
+  readonly createdAt: number;
+  readonly absoluteDeadline: number;
+  readonly userAgent: string | null;
+  readonly strategy: string;
+  readonly data: ReadonlyMap<string, string>;
+}
+
+/** The new identity a session gets on rotation. */
+export interface RotationTarget {
+  readonly storeId: string;
+  readonly handle: string;
+  readonly userId: string | null;
+  readonly strategy: string;
+}
+
+/** What `commit` and `increment` report when they could not apply the change. */
+export type WriteRefusal = 'gone' | 'too-large' | 'not-an-integer';
+
+/**
+ * The storage contract, shared by the Redis and the memory store and proved by one test suite
+ * against both. Timings come from the store's own clock (`Date.now()`).
+ *
+ * - "Not found" is `null` or `false`, never an error; an error always means the store could not
+ *   answer and is a `SessionStoreUnavailableError`, never "no session".
+ * - A session expires at `min(lastAccess + idle, absoluteDeadline)`; an expired one is absent.
+ * - No operation ever recreates a destroyed or expired session.
+ */
+export interface SessionStore {
+  /**
+   * Loads a live session and slides its idle expiry, writing at most once per `touchAfter`.
+   * One round trip on Redis.
+   */
+  find(storeId: string): Promise<StoredSession | null>;
+  /** Creates a session (and links it to its user). Returns the handles of sessions evicted by
+   * `maxSessionsPerUser`. Throws `SessionDataTooLargeError` when the data is over the limit. */
+  create(session: NewSession): Promise<{ evicted: string[] }>;
+  /** Applies a delta to a live session. Writes nothing for an empty delta except the touch. */
+  commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal>;
+  /** Adds `by` to an integer data key atomically and returns the new value. */
+  increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal>;
+  /**
+   * Moves a live session to a new id: the new session keeps `createdAt` and the absolute deadline,
+   * gets the delta applied, and the old id stops working. Safe on Cluster (no RENAME: create the
+   * new key, then delete the old one). Returns 'gone' when the old session no longer exists.
+   */
+  rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal>;
+  /** Deletes a session and unlinks it from its user. Returns whether it existed. */
+  destroy(storeId: string): Promise<boolean>;
+  /** The user's live sessions, oldest first; stale index entries are pruned on the way. */
+  listForUser(userId: string): Promise<SessionInfo[]>;
+  /** Destroys the user's session with this handle. Returns whether one was found. */
+  destroyByHandle(userId: string, handle: string): Promise<boolean>;
+  /** Destroys every session of the user except the one with `exceptHandle`; returns how many. */
+  destroyAllForUser(userId: string, exceptHandle?: string): Promise<number>;
+  /** Answers whether the store is reachable (a bounded PING for Redis). */
+  ping(): Promise<boolean>;
+}
+
+/** Injection token of the active store (same name as the interface: one import for both). */
+export const SessionStore = Symbol('nestjs-redis-session:store');
+
+/** The store settings derived from the module options. */
+export interface StoreSettings {
+  readonly keyPrefix: string;
+  readonly idleMs: number;
+  readonly touchAfterMs: number;
+  readonly maxDataBytes: number;
+  readonly maxSessionsPerUser: number | null;
+}

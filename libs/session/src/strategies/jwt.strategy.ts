@@ -1,0 +1,124 @@
+import { JwtService } from '@nestjs/jwt';
+import { randomToken } from '../crypto.util.js';
+import { CookieTransport, HeaderTransport, type CredentialTransport } from '../http/credential-transport.js';
+import type { ResponseWriter, SessionRequest } from '../http/http-message.js';
+import type { ResolvedJwt, ResolvedSessionOptions } from '../options/resolved-options.js';
+import type { StoredSession } from '../store/session-store.interface.js';
+import { SessionSignInRequiredError, SessionUsageError } from '../session.errors.js';
+import { CREDENTIAL_BYTES, SHAPES, USER_ID } from './credential-shape.js';
+import { INVALID_CREDENTIAL } from './opaque-token.strategy.js';
+import type { CredentialCheck, MintedCredential, SessionStrategy } from './session-strategy.interface.js';
+
+const INVALID: CredentialCheck = { kind: 'invalid', reason: INVALID_CREDENTIAL };
+
+interface SessionClaims {
+  sid?: unknown;
+  sub?: unknown;
+  exp?: unknown;
+}
+
+/**
+ * A JWT (signed with @nestjs/jwt) whose `sid` names a server-side session and whose `sub` is its
+ * user. The signature, `alg` allow-list, `kid`, `exp`, `nbf`, `iss` and `aud` are checked before any
+ * store call; then the session must exist, so destroying it revokes the token at once (an
+ * allow-list: a lost Redis key fails closed, never open).
+ */
+export class JwtSessionStrategy implements SessionStrategy {
+  readonly name = 'jwt';
+  readonly supportsGuests = false;
+  private readonly jwt: ResolvedJwt;
+  private readonly service = new JwtService();
+  private readonly transport: CredentialTransport;
+
+  constructor(options: ResolvedSessionOptions) {
+    if (!options.jwt) throw new SessionUsageError("The jwt strategy needs the module's jwt options");
+    this.jwt = options.jwt;
+    this.transport =
+      this.jwt.transport === 'cookie' && options.cookie
+        ? new CookieTransport(options.cookie)
+        : new HeaderTransport('authorization');
+  }
+
+  async extract(request: SessionRequest): Promise<CredentialCheck> {
+    const raw = this.transport.read(request);
+    if (raw.kind === 'none') return raw;
+    return raw.kind === 'present' ? this.verify(raw.value) : INVALID;
+  }
+
+  async verify(token: string): Promise<CredentialCheck> {
+    if (!SHAPES.jwt.test(token)) return INVALID;
+    const header = this.decodeHeader(token);
+    const key = header && this.keyFor(header);
+    if (!key) return INVALID;
+    try {
+      const claims = await this.service.verifyAsync<SessionClaims>(token, {
+        algorithms: this.jwt.algorithms,
+        issuer: this.jwt.issuer,
+        audience: this.jwt.audience,
+        ...(key.secret !== undefined ? { secret: key.secret } : { publicKey: key.publicKey }),
+      });
+      const { sid, sub, exp } = claims;
+      const wellFormed =
+        typeof sid === 'string' && SHAPES.jwtSid.test(sid) &&
+        typeof sub === 'string' && USER_ID.test(sub) &&
+        typeof exp === 'number';
+      return wellFormed ? { kind: 'valid', storeId: sid, userId: sub } : INVALID;
+    } catch {
+      // Expired, not yet valid, bad signature, wrong issuer/audience: all answer alike.
+      return INVALID;
+    }
+  }
+
+  async mint(userId: string | null, expiresAt: number): Promise<MintedCredential> {
+    if (userId === null) {
+      throw new SessionSignInRequiredError('The jwt strategy cannot issue a guest session: call session.logIn(userId) first');
+    }
+    const sid = randomToken(CREDENTIAL_BYTES.jwtSid);
+    const [signer] = this.jwt.keys;
+    // The token never outlives the session's absolute deadline.
+    const lifetime = Math.min(this.jwt.expiresInSeconds, Math.floor((expiresAt - Date.now()) / 1000));
+    const credential = await this.service.signAsync(
+      { sid },
+      {
+        subject: userId,
+        algorithm: this.jwt.algorithms[0],
+        expiresIn: Math.max(1, lifetime),
+        issuer: this.jwt.issuer,
+        audience: this.jwt.audience,
+        ...(signer.kid ? { keyid: signer.kid } : {}),
+        ...(signer.secret !== undefined ? { secret: signer.secret } : { privateKey: signer.privateKey }),
+      },
+    );
+    return { credential, storeId: sid };
+  }
+
+  accepts(session: StoredSession, check: CredentialCheck & { kind: 'valid' }): boolean {
+    return session.userId !== null && session.userId === check.userId;
+  }
+
+  deliver(response: ResponseWriter, credential: string, expiresAt: number): void {
+    this.transport.write(response, credential, expiresAt);
+  }
+
+  clear(response: ResponseWriter): void {
+    this.transport.clear(response);
+  }
+
+  private decodeHeader(token: string): { alg?: unknown; kid?: unknown } | null {
+    try {
+      const header: unknown = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+      return typeof header === 'object' && header !== null ? header : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Picks the verification key by `kid`; with a single unnamed secret, a `kid` is refused. */
+  private keyFor(header: { alg?: unknown; kid?: unknown }): ResolvedJwt['keys'][number] | null {
+    if (typeof header.alg !== 'string' || !(this.jwt.algorithms as string[]).includes(header.alg)) return null;
+    if (this.jwt.keys.length === 1 && this.jwt.keys[0].kid === null) {
+      return header.kid === undefined ? this.jwt.keys[0] : null;
+    }
+    return this.jwt.keys.find((k) => k.kid !== null && k.kid === header.kid) ?? null;
+  }
+}

@@ -1,0 +1,37 @@
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { SessionModule } from '@app/session';
+import { AuthController } from './auth/auth.controller.js';
+import { MeController } from './auth/me.controller.js';
+import { CartController } from './cart/cart.controller.js';
+import { sessionOptionsFrom, validateDemoEnv, type DemoEnv } from './config/demo-env.js';
+import { HealthController } from './health/health.controller.js';
+import { ProfileController } from './profile/profile.controller.js';
+import { SessionsController } from './sessions/sessions.controller.js';
+
+/** The demo app. `env` defaults to process.env; tests pass their own. */
+@Module({})
+export class AppModule {
+  static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: () => ({ ...validateDemoEnv(env) }) }),
+        SessionModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => {
+            const env = config.get<DemoEnv>('') ?? ({} as DemoEnv);
+            return sessionOptionsFrom(env);
+          },
+        }),
+      ],
+      controllers: [AuthController, MeController, CartController, ProfileController, SessionsController, HealthController],
+    };
+  }
+}
+
+export const logStoreMode = (env: Record<string, string | undefined>): void => {
+  const logger = new Logger('Demo');
+  if (env.REDIS_URL) logger.log(`Sessions are stored in Redis (${env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')})`);
+  else logger.warn('REDIS_URL is not set: sessions are kept in memory (single process only, lost on restart)');
+};
