@@ -16,6 +16,7 @@ export async function commitSession(session: UserSession<object>, response: Resp
   const { store } = state.backend;
 
   if (state.destroyed) {
+    if (state.dropPrevious) await store.destroy(state.dropPrevious);
     if (state.storeId) await store.destroy(state.storeId);
     state.strategy.clear(response);
     return;

@@ -73,8 +73,13 @@ export class UserSession<T extends object = Record<string, unknown>> {
       return JSON.parse(json) as T[K];
     } catch {
       // One corrupt field must not break every later request: drop it and log.
-      this.state.backend.logger.warn(`Dropped undecodable session field "${key}"`);
-      this.delete(key);
+      const state = this.state;
+      state.backend.logger.warn(`Dropped undecodable session field "${key}"`);
+      state.values.delete(key);
+      if (!state.destroyed && !state.committed) {
+        state.changes.delete(key);
+        state.removals.add(key);
+      }
       return undefined;
     }
   }

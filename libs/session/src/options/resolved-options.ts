@@ -71,7 +71,8 @@ function resolveCookie(options: SessionModuleOptions): ResolvedCookie | null {
   const cookie = options.cookie ?? {};
   const secure = cookie.secure ?? true;
   // __Host- binds the cookie to this exact origin over HTTPS; browsers refuse it on plain http.
-  const name = cookie.name ?? (secure && !cookie.domain ? SESSION_DEFAULTS.secureCookieName : SESSION_DEFAULTS.cookieName);
+  const hostOnly = secure && !cookie.domain && (cookie.path ?? '/') === '/';
+  const name = cookie.name ?? (hostOnly ? SESSION_DEFAULTS.secureCookieName : SESSION_DEFAULTS.cookieName);
   return {
     name,
     domain: cookie.domain,

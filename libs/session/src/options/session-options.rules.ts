@@ -100,7 +100,7 @@ export function checkJwtOptions(options: Raw): string[] {
     problems.push(`jwt.algorithms must be a non-empty list of ${[...ALGORITHMS].join(', ')} ('none' is never allowed) (got ${describeValue('jwt.algorithms', algorithms)})`);
   }
   const hmac = Array.isArray(algorithms) && algorithms.some((a) => String(a).startsWith('HS'));
-  const asymmetric = Array.isArray(algorithms) && algorithms.some((a) => !String(a).startsWith('HS'));
+  const asymmetric = Array.isArray(algorithms) && algorithms.some((a) => ALGORITHMS.has(a as string) && !String(a).startsWith('HS'));
   if (hmac && asymmetric) problems.push('jwt.algorithms must not mix HMAC (HS*) and public-key algorithms (key confusion)');
   if ((jwt.secret === undefined) === (jwt.keys === undefined)) {
     problems.push('jwt must have exactly one of secret or keys');

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { Type as TransformType, plainToInstance } from 'class-transformer';
 import {
   IsBoolean,
@@ -69,11 +70,15 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
+const DTO_FIELDS = new Set(['store', 'ttl', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard']);
+
 /** Checks the raw options field by field, then the rules that span several fields. */
 export function collectOptionProblems(raw: unknown): string[] {
   if (raw === null || typeof raw !== 'object') return [`options must be an object (got ${describeValue('', raw)})`];
   const options = raw as Record<string, unknown>;
-  const dto = plainToInstance(SessionOptionsDto, options);
+  // Only plain fields go through class-transformer: redis.client is a live ioredis instance.
+  const plain = Object.fromEntries(Object.entries(options).filter(([key]) => DTO_FIELDS.has(key)));
+  const dto = plainToInstance(SessionOptionsDto, plain);
   const problems = flatten(validateSync(dto, { forbidUnknownValues: false }));
   if (options.cookie !== undefined && options.cookie !== false) {
     if (typeof options.cookie !== 'object' || options.cookie === null) {
@@ -83,7 +88,8 @@ export function collectOptionProblems(raw: unknown): string[] {
     }
   }
   if (options.jwt !== undefined) {
-    problems.push(...flatten(validateSync(plainToInstance(JwtDto, options.jwt)), 'jwt'));
+    const { issuer, audience, expiresIn, transport } = options.jwt as Record<string, unknown>;
+    problems.push(...flatten(validateSync(plainToInstance(JwtDto, { issuer, audience, expiresIn, transport })), 'jwt'));
   }
   return [
     ...problems,

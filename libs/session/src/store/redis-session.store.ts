@@ -199,6 +199,9 @@ export class RedisSessionStore implements SessionStore {
     enforceLimit: boolean,
   ): Promise<string[]> {
     const max = enforceLimit ? (this.settings.maxSessionsPerUser ?? 0) : 0;
+    // The index script prunes by absolute deadline only: sessions that idled out are still listed
+    // and would count against the limit (evicting a live one). Drop them first.
+    if (max > 0) await this.listForUser(userId);
     const reply = await this.run(
       'userIndexAdd',
       userIndexKey(this.settings.keyPrefix, userId),

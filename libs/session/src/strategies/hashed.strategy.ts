@@ -8,7 +8,7 @@ import { OpaqueTokenStrategy } from './opaque-token.strategy.js';
  * 256 random bits is infeasible, so no salt or slow hash is needed.
  */
 export class HashedTokenStrategy extends OpaqueTokenStrategy {
-  readonly name = 'hashed';
+  readonly name: string = 'hashed';
   protected readonly shape = SHAPES.hashedSecret;
 
   protected toStoreId(token: string): string {

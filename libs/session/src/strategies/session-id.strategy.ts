@@ -4,7 +4,7 @@ import { OpaqueTokenStrategy } from './opaque-token.strategy.js';
 
 /** An opaque random session id (192 bits) in a cookie or header; Redis is keyed by the id itself. */
 export class SessionIdStrategy extends OpaqueTokenStrategy {
-  readonly name = 'session-id';
+  readonly name: string = 'session-id';
   protected readonly shape = SHAPES.sessionId;
 
   protected toStoreId(token: string): string {

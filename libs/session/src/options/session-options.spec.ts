@@ -1,0 +1,313 @@
+// The option DTOs use class-transformer's @Type, which needs the reflect-metadata polyfill. In an app
+// @nestjs/common loads it first; this spec loads it itself (see session-options.load.spec.ts).
+import 'reflect-metadata';
+import { describe, expect, it } from '@jest/globals';
+import { SessionConfigError, SessionError } from '../session.errors.js';
+import { resolveSessionOptions } from './resolved-options.js';
+import type { SessionModuleOptions } from './session-options.interface.js';
+
+const SECRET = 'unit-test-hmac-secret-0123456789abcdef'; // 38 bytes
+const KNOWN =
+  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard';
+
+/** Resolves options that are expected to be invalid and returns the SessionConfigError. */
+function configError(options: unknown): SessionConfigError {
+  try {
+    resolveSessionOptions(options as SessionModuleOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SessionConfigError);
+    return error as SessionConfigError;
+  }
+  throw new Error('expected resolveSessionOptions to throw a SessionConfigError');
+}
+
+/** Asserts the whole error message: one `session: ` line per problem, in order. */
+function expectProblems(options: unknown, problems: string[]): void {
+  const error = configError(options);
+  expect(error.problems).toEqual(problems);
+  expect(error.message).toBe(problems.map((p) => `session: ${p}`).join('\n'));
+}
+
+describe('resolveSessionOptions: defaults', () => {
+  it('applies every default for the minimal memory configuration', () => {
+    const resolved = resolveSessionOptions({ store: 'memory' });
+    expect(resolved).toEqual({
+      store: 'memory',
+      redis: null,
+      strategies: ['session-id'],
+      idleMs: 1800 * 1000,
+      absoluteMs: 604800 * 1000,
+      touchAfterMs: 60 * 1000,
+      keyPrefix: 'sess:',
+      maxDataBytes: 65536,
+      maxSessionsPerUser: null,
+      cookie: { name: '__Host-sid', domain: undefined, path: '/', sameSite: 'lax', secure: true, maxAge: null },
+      header: null,
+      jwt: null,
+      guard: 'manual',
+    });
+  });
+
+  it("defaults the store to 'redis' and keeps the redis options", () => {
+    const resolved = resolveSessionOptions({ redis: { url: 'redis://localhost:6379/0' } });
+    expect(resolved.store).toBe('redis');
+    expect(resolved.redis).toEqual({ url: 'redis://localhost:6379/0' });
+  });
+
+  it('ignores redis options when the store is memory', () => {
+    const resolved = resolveSessionOptions({ store: 'memory', redis: { url: 'redis://localhost' } });
+    expect(resolved.redis).toBeNull();
+  });
+
+  it('sets touchAfter to a quarter of a short idle timeout', () => {
+    const resolved = resolveSessionOptions({ store: 'memory', ttl: { idle: 120 } });
+    expect(resolved.idleMs).toBe(120_000);
+    expect(resolved.absoluteMs).toBe(604_800_000);
+    expect(resolved.touchAfterMs).toBe(30_000);
+  });
+
+  it('caps the default touchAfter at 60 s and keeps an explicit one', () => {
+    expect(resolveSessionOptions({ store: 'memory', ttl: { idle: 3600 } }).touchAfterMs).toBe(60_000);
+    expect(resolveSessionOptions({ store: 'memory', touchAfter: 5 }).touchAfterMs).toBe(5_000);
+  });
+
+  it('shortens the default idle timeout to a shorter absolute lifetime', () => {
+    const resolved = resolveSessionOptions({ store: 'memory', ttl: { absolute: 600 } });
+    expect(resolved.idleMs).toBe(600_000);
+    expect(resolved.absoluteMs).toBe(600_000);
+    expect(resolved.touchAfterMs).toBe(60_000);
+  });
+
+  it("names the cookie '__Host-sid' when secure and 'sid' when secure is false", () => {
+    expect(resolveSessionOptions({ store: 'memory' }).cookie?.name).toBe('__Host-sid');
+    expect(resolveSessionOptions({ store: 'memory', cookie: { secure: true } }).cookie?.name).toBe('__Host-sid');
+    const plain = resolveSessionOptions({ store: 'memory', cookie: { secure: false } }).cookie;
+    expect(plain).toEqual({ name: 'sid', domain: undefined, path: '/', sameSite: 'lax', secure: false, maxAge: null });
+  });
+
+  it("falls back to 'sid' when a domain is set (a __Host- cookie cannot have one)", () => {
+    const cookie = resolveSessionOptions({ store: 'memory', cookie: { domain: 'example.com' } }).cookie;
+    expect(cookie?.name).toBe('sid');
+    expect(cookie?.domain).toBe('example.com');
+  });
+
+  it("does not default to a __Host- name when cookie.path is not '/' (browsers would drop the cookie)", () => {
+    // A __Host- cookie must have Path=/; browsers silently refuse one with Path=/app, so the
+    // session would never come back. The default name must fall back as it does for a domain.
+    const cookie = resolveSessionOptions({ store: 'memory', cookie: { path: '/app' } }).cookie;
+    expect(cookie?.path).toBe('/app');
+    expect(cookie?.name).toBe('sid');
+  });
+
+  it('keeps an explicit cookie name, sameSite and maxAge; cookie false disables it', () => {
+    const cookie = resolveSessionOptions({
+      store: 'memory',
+      cookie: { name: 'app_session', sameSite: 'strict', maxAge: 3600 },
+    }).cookie;
+    expect(cookie).toMatchObject({ name: 'app_session', sameSite: 'strict', maxAge: 3600, path: '/', secure: true });
+    expect(resolveSessionOptions({ store: 'memory', cookie: false, header: 'x-session-id' }).cookie).toBeNull();
+  });
+
+  it('resolves a single jwt secret to one unnamed HS256 key living as long as the session', () => {
+    const resolved = resolveSessionOptions({ store: 'memory', strategy: 'jwt', ttl: { absolute: 7200 }, jwt: { secret: SECRET } });
+    expect(resolved.strategies).toEqual(['jwt']);
+    expect(resolved.jwt).toEqual({
+      keys: [{ kid: null, secret: SECRET }],
+      algorithms: ['HS256'],
+      issuer: undefined,
+      audience: undefined,
+      expiresInSeconds: 7200,
+      transport: 'bearer',
+    });
+  });
+
+  it('accepts a full valid configuration without throwing', () => {
+    expect(() =>
+      resolveSessionOptions({
+        redis: { sentinels: [{ host: 'sentinel-1', port: 26379 }], name: 'mymaster' },
+        strategy: ['jwt', 'hashed'],
+        ttl: { idle: 900, absolute: 86400 },
+        keyPrefix: 'app:sess:',
+        header: 'x-session-id',
+        jwt: { keys: [{ kid: 'k2', secret: SECRET }, { kid: 'k1', secret: SECRET.toUpperCase() }], issuer: 'me', audience: 'you' },
+        maxDataBytes: 4096,
+        maxSessionsPerUser: 5,
+        guard: 'global',
+      }),
+    ).not.toThrow();
+  });
+});
+
+describe('resolveSessionOptions: SessionConfigError', () => {
+  it('is a SessionError named SessionConfigError that names the option', () => {
+    const error = configError({ store: 'memory', ttl: { idle: -5 } });
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error.name).toBe('SessionConfigError');
+    expect(error.message).toBe('session: ttl.idle must be a positive integer (got -5)');
+  });
+
+  it('reports every problem in one error instead of stopping at the first', () => {
+    expectProblems(
+      { store: 'memory', ttl: { idle: -5, absolute: 1.5 }, touchAfter: 0, keyPrefix: 'a{b}', strategy: 'oauth', cookie: { httpOnly: false } },
+      [
+        'ttl.idle must be a positive integer (got -5)',
+        'ttl.absolute must be a positive integer (got 1.5)',
+        'touchAfter must be a positive integer (got 0)',
+        'keyPrefix must be at most 64 characters without braces or spaces (braces are Cluster hash tags) (got "a{b}")',
+        "strategy must be 'session-id', 'jwt', 'hashed' or a strategy class (got \"oauth\")",
+        'cookie.httpOnly must not be false: scripts must never read a session credential',
+      ],
+    );
+  });
+
+  it('refuses an unknown option key and lists the known ones', () => {
+    expectProblems({ store: 'memory', sessionName: 'x' }, [`sessionName is not a known option (known: ${KNOWN})`]);
+  });
+
+  it("requires redis when the store is 'redis' (the default)", () => {
+    expectProblems({}, ["redis is required when store is 'redis' (or set store: 'memory')"]);
+    expectProblems({ store: 'redis' }, ["redis is required when store is 'redis' (or set store: 'memory')"]);
+  });
+
+  it('refuses redis options with two connection forms', () => {
+    expectProblems({ redis: { url: 'redis://localhost', host: 'localhost' } }, [
+      'redis must have exactly one of url, host, sentinels, cluster or client (got url and host)',
+    ]);
+  });
+
+  it('refuses a redis.url that is not a redis:// or rediss:// URL', () => {
+    expectProblems({ redis: { url: 'http://localhost:6379' } }, [
+      'redis.url must be a redis:// or rediss:// URL (got "http://localhost:6379")',
+    ]);
+  });
+
+  it('does not echo a password contained in a malformed redis.url', () => {
+    const error = configError({ redis: { url: 'redis//:hunter2-password@cache.internal:6379' } });
+    expect(error.message.startsWith('session: redis.url must be a redis:// or rediss:// URL')).toBe(true);
+    expect(error.message).not.toContain('hunter2-password');
+  });
+
+  it('requires the master name with sentinels', () => {
+    expectProblems({ redis: { sentinels: [{ host: 'sentinel-1', port: 26379 }] } }, [
+      'redis.name must name the Sentinel master (e.g. "mymaster")',
+    ]);
+  });
+
+  it("requires jwt options when a strategy is 'jwt'", () => {
+    const problem = "jwt is required when strategy includes 'jwt' (at least { secret })";
+    expectProblems({ store: 'memory', strategy: 'jwt' }, [problem]);
+    expectProblems({ store: 'memory', strategy: ['session-id', 'jwt'] }, [problem]);
+  });
+
+  it('refuses a jwt.secret under 32 bytes without echoing the secret', () => {
+    const secret = 'too-short-but-secret';
+    const error = configError({ store: 'memory', strategy: 'jwt', jwt: { secret } });
+    expect(error.message).toBe(
+      'session: jwt.secret must be at least 32 bytes of UTF-8 (got 20 bytes): a short HMAC key can be brute-forced',
+    );
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('counts secret length in UTF-8 bytes and never echoes a key secret either', () => {
+    // 11 characters x 3 bytes = 33 bytes: long enough although only 11 characters.
+    expect(() => resolveSessionOptions({ store: 'memory', strategy: 'jwt', jwt: { secret: '€'.repeat(11) } })).not.toThrow();
+    const error = configError({ store: 'memory', strategy: 'jwt', jwt: { keys: [{ kid: 'k1', secret: 'key-secret-xyz' }] } });
+    expect(error.message).toBe(
+      'session: jwt.keys[0].secret must be at least 32 bytes of UTF-8 (got 14 bytes): a short HMAC key can be brute-forced',
+    );
+    expect(error.message).not.toContain('key-secret-xyz');
+  });
+
+  it("refuses jwt.algorithms containing 'none'", () => {
+    const error = configError({ store: 'memory', strategy: 'jwt', jwt: { secret: SECRET, algorithms: ['none'] } });
+    expect(error.problems).toContain(
+      "jwt.algorithms must be a non-empty list of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 ('none' is never allowed) (got [\"none\"])",
+    );
+  });
+
+  it("reports only the algorithm problem for 'none', without misleading key-type advice", () => {
+    // 'none' is not a public-key algorithm; telling the user to switch to public keys is wrong.
+    expectProblems({ store: 'memory', strategy: 'jwt', jwt: { secret: SECRET, algorithms: ['HS256', 'none'] } }, [
+      "jwt.algorithms must be a non-empty list of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 ('none' is never allowed) (got [\"HS256\",\"none\"])",
+    ]);
+  });
+
+  it('refuses jwt.algorithms mixing HMAC and public-key algorithms', () => {
+    expectProblems({ store: 'memory', strategy: 'jwt', jwt: { secret: SECRET, algorithms: ['HS256', 'RS256'] } }, [
+      'jwt.algorithms must not mix HMAC (HS*) and public-key algorithms (key confusion)',
+      'jwt.secret only works with HS* algorithms; use jwt.keys with public keys',
+    ]);
+  });
+
+  it('refuses jwt with both or neither of secret and keys', () => {
+    expectProblems({ store: 'memory', strategy: 'jwt', jwt: {} }, ['jwt must have exactly one of secret or keys']);
+    expectProblems(
+      { store: 'memory', strategy: 'jwt', jwt: { secret: SECRET, keys: [{ kid: 'k1', secret: SECRET }] } },
+      ['jwt must have exactly one of secret or keys'],
+    );
+  });
+
+  it('refuses jwt.keys with a duplicate kid', () => {
+    expectProblems(
+      { store: 'memory', strategy: 'jwt', jwt: { keys: [{ kid: 'a', secret: SECRET }, { kid: 'a', secret: SECRET.toUpperCase() }] } },
+      ['jwt.keys[1].kid must be unique (got "a" twice)'],
+    );
+  });
+
+  it('refuses a keyPrefix with braces (Cluster hash tags)', () => {
+    expectProblems({ store: 'memory', keyPrefix: '{app}:' }, [
+      'keyPrefix must be at most 64 characters without braces or spaces (braces are Cluster hash tags) (got "{app}:")',
+    ]);
+  });
+
+  it("refuses sameSite 'none' without secure", () => {
+    expectProblems({ store: 'memory', cookie: { sameSite: 'none', secure: false } }, [
+      "cookie.sameSite 'none' requires cookie.secure true (browsers reject it otherwise)",
+    ]);
+  });
+
+  it('refuses a __Host- cookie with a domain or a path other than /', () => {
+    expectProblems({ store: 'memory', cookie: { name: '__Host-sid', domain: 'example.com' } }, [
+      'cookie.domain must not be set with the __Host- prefix',
+    ]);
+    expectProblems({ store: 'memory', cookie: { name: '__Host-sid', path: '/app' } }, [
+      "cookie.path must be '/' with the __Host- prefix",
+    ]);
+    expect(() => resolveSessionOptions({ store: 'memory', cookie: { name: '__Host-sid', path: '/' } })).not.toThrow();
+  });
+
+  it('refuses httpOnly false', () => {
+    expectProblems({ store: 'memory', cookie: { httpOnly: false } }, [
+      'cookie.httpOnly must not be false: scripts must never read a session credential',
+    ]);
+  });
+
+  it('refuses ttl.idle greater than ttl.absolute', () => {
+    expectProblems({ store: 'memory', ttl: { idle: 3600, absolute: 600 } }, [
+      'ttl.idle must not exceed ttl.absolute (got idle 3600 > absolute 600)',
+    ]);
+  });
+
+  it('refuses an unknown strategy name, naming its position in a list', () => {
+    expectProblems({ store: 'memory', strategy: 'oauth' }, [
+      "strategy must be 'session-id', 'jwt', 'hashed' or a strategy class (got \"oauth\")",
+    ]);
+    expectProblems({ store: 'memory', strategy: ['session-id', 'oauth'] }, [
+      "strategy[1] must be 'session-id', 'jwt', 'hashed' or a strategy class (got \"oauth\")",
+    ]);
+  });
+
+  it('refuses a strategy list with duplicates', () => {
+    expectProblems({ store: 'memory', strategy: ['session-id', 'hashed', 'session-id'] }, [
+      'strategy must not list a strategy twice',
+    ]);
+  });
+
+  it('requires a header when cookie is false with an opaque-token strategy', () => {
+    const problem = 'header must be set when cookie is false (e.g. "x-session-id" or "authorization")';
+    expectProblems({ store: 'memory', cookie: false }, [problem]);
+    expectProblems({ store: 'memory', cookie: false, strategy: 'hashed' }, [problem]);
+    expect(() => resolveSessionOptions({ store: 'memory', cookie: false, header: 'authorization' })).not.toThrow();
+    expect(() => resolveSessionOptions({ store: 'memory', cookie: false, strategy: 'jwt', jwt: { secret: SECRET } })).not.toThrow();
+  });
+});
