@@ -1,0 +1,373 @@
+/**
+ * RedisSessionStore on a private redis-server: the shared SessionStore contract, then what only
+ * Redis can show (key layout, TTLs, round trips, corrupt data, lost scripts, a crashed server).
+ * Nothing here mocks Redis; assertions read the server's own state.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { Command, Redis, RedisOptions } from 'ioredis';
+import { SessionStoreUnavailableError } from '../src/session.errors.js';
+import { RedisSessionStore } from '../src/store/redis-session.store.js';
+import { META, dataField, indexMember, sessionKey, userIndexKey } from '../src/store/redis-schema.js';
+import type { StoreSettings } from '../src/store/session-store.interface.js';
+import {
+  allKeysAndValues,
+  redisClientFor,
+  startRedisServer,
+  type RedisServerHandle,
+} from '../../../test/support/redis-server.js';
+import {
+  delta,
+  describeSessionStoreContract,
+  newSession,
+  newTarget,
+  newUserId,
+  sleep,
+} from './session-store.contract.js';
+
+let server: RedisServerHandle;
+let admin: Redis;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  admin = await redisClientFor(server);
+  admin.on('error', () => {}); // reconnect noise while the server is killed on purpose
+});
+
+afterAll(async () => {
+  await admin?.quit();
+  await server?.stop();
+});
+
+/** A store on its own client, so each test can inspect and close exactly what it used. */
+async function openRedisStore(
+  settings: StoreSettings,
+  options: RedisOptions = {},
+): Promise<{ store: RedisSessionStore; client: Redis; cleanup(): Promise<void> }> {
+  const client = await redisClientFor(server, options);
+  const store = new RedisSessionStore(client, settings);
+  return { store, client, cleanup: async () => void (await client.quit()) };
+}
+
+describeSessionStoreContract('RedisSessionStore', (settings) => openRedisStore(settings));
+
+/** `INFO commandstats` as command name -> calls. Commands run by scripts are counted too. */
+async function commandCalls(): Promise<Record<string, number>> {
+  const calls: Record<string, number> = {};
+  for (const match of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    calls[match[1]] = Number(match[2]);
+  }
+  return calls;
+}
+
+const WRITES = ['hset', 'hdel', 'del', 'pexpireat', 'pexpire', 'expire', 'zadd', 'zrem', 'zremrangebyscore'];
+
+function writesBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const diff: Record<string, number> = {};
+  for (const name of WRITES) {
+    const n = (after[name] ?? 0) - (before[name] ?? 0);
+    if (n !== 0) diff[name] = n;
+  }
+  return diff;
+}
+
+describe('RedisSessionStore on Redis', () => {
+  const PREFIX = 'sess:';
+  const base: StoreSettings = {
+    keyPrefix: PREFIX,
+    idleMs: 60_000,
+    touchAfterMs: 10_000,
+    maxDataBytes: 4096,
+    maxSessionsPerUser: null,
+  };
+  const cleanups: Array<() => Promise<void>> = [];
+
+  async function open(overrides: Partial<StoreSettings> = {}): Promise<{ store: RedisSessionStore; client: Redis }> {
+    const opened = await openRedisStore({ ...base, ...overrides });
+    cleanups.push(opened.cleanup);
+    return opened;
+  }
+
+  beforeEach(async () => {
+    await admin.flushdb();
+  });
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  /**
+   * Every key in Redis expires: a session key exactly at min(lastAccess + idle, deadline), never
+   * after its deadline; a user index not before the last deadline it lists.
+   */
+  async function expectEveryKeyToExpire(idleMs: number): Promise<void> {
+    for (const entry of await allKeysAndValues(admin)) {
+      expect({ key: entry.key, hasTtl: entry.ttlMs > 0 }).toEqual({ key: entry.key, hasTtl: true });
+      const expiresAt = await admin.pexpiretime(entry.key);
+      if (entry.type === 'hash') {
+        const [last, deadline] = (await admin.hmget(entry.key, META.lastAccess, META.deadline)).map(Number);
+        // create stamps lastAccess and computes the expiry from two Date.now() calls: allow 5 ms.
+        expect(Math.abs(expiresAt - Math.min(last + idleMs, deadline))).toBeLessThanOrEqual(5);
+        expect(expiresAt).toBeLessThanOrEqual(deadline);
+      } else {
+        expect(entry.type).toBe('zset');
+        const [, lastDeadline] = await admin.zrange(entry.key, '-1', '-1', 'WITHSCORES');
+        expect(expiresAt).toBeGreaterThanOrEqual(Number(lastDeadline));
+      }
+    }
+  }
+
+  it('lays keys out as sess:{storeId} (hash) and sess:user:{userId} (zset of handle.storeId)', async () => {
+    const { store } = await open();
+    const user = newUserId();
+    const signedIn = newSession({ userId: user });
+    const guest = newSession();
+    await store.create(signedIn);
+    await store.create(guest);
+
+    const entries = await allKeysAndValues(admin);
+
+    expect(entries.map(({ key, type }) => ({ key, type }))).toEqual(
+      [
+        { key: `sess:{${signedIn.storeId}}`, type: 'hash' },
+        { key: `sess:{${guest.storeId}}`, type: 'hash' },
+        { key: `sess:user:{${user}}`, type: 'zset' },
+      ].sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
+    expect(sessionKey(PREFIX, signedIn.storeId)).toBe(`sess:{${signedIn.storeId}}`);
+    expect(userIndexKey(PREFIX, user)).toBe(`sess:user:{${user}}`);
+    expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1', 'WITHSCORES')).toEqual([
+      indexMember(signedIn.handle, signedIn.storeId),
+      String(signedIn.absoluteDeadline),
+    ]);
+    expect(await admin.hget(sessionKey(PREFIX, signedIn.storeId), dataField('cart'))).toBe('{"items":[1,2]}');
+
+    // destroy unlinks the session from its user at once (not only when the index is next read).
+    await store.destroy(signedIn.storeId);
+    expect((await allKeysAndValues(admin)).map((e) => e.key)).toEqual([`sess:{${guest.storeId}}`]);
+  });
+
+  it('every key has a TTL after every operation, and it follows min(lastAccess + idle, deadline)', async () => {
+    const idleMs = 2_000;
+    const { store } = await open({ idleMs, touchAfterMs: 50, maxSessionsPerUser: 2 });
+    const user = newUserId();
+    const now = Date.now();
+    const a = newSession({ userId: user, createdAt: now, absoluteDeadline: now + 60_000 });
+    const b = newSession({ userId: user, createdAt: now + 1, absoluteDeadline: now + 60_001 });
+    const guest = newSession({ createdAt: now + 2, absoluteDeadline: now + 60_002 });
+    const short = newSession({ createdAt: now + 3, absoluteDeadline: now + 1_500 });
+    const guestTo = newTarget({ userId: user });
+    const bTo = newTarget({ userId: user });
+
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      ['create a', () => store.create(a)],
+      ['create b', () => store.create(b)],
+      ['create guest', () => store.create(guest)],
+      ['find a (touch)', async () => (await sleep(60), store.find(a.storeId))],
+      ['find a (no touch)', () => store.find(a.storeId)],
+      ['commit a', async () => (await sleep(60), store.commit(a.storeId, delta({ x: '"text"' }, ['cart'])))],
+      ['increment a', async () => (await sleep(60), store.increment(a.storeId, 'n', 3))],
+      ['too-large commit', () => store.commit(a.storeId, delta({ big: `"${'x'.repeat(5000)}"` }))],
+      ['not-an-integer', () => store.increment(a.storeId, 'x', 1)],
+      ['rotate guest to user (evicts a)', () => store.rotate(guest.storeId, guestTo, delta({ u: '1' }))],
+      ['rotate b within the user', () => store.rotate(b.storeId, bTo, delta())],
+      ['create short (deadline < idle)', () => store.create(short)],
+      ['find short', async () => (await sleep(60), store.find(short.storeId))],
+      ['commit short', () => store.commit(short.storeId, delta({ y: '2' }))],
+      ['listForUser', () => store.listForUser(user)],
+      ['destroyByHandle', () => store.destroyByHandle(user, guestTo.handle)],
+      ['commit on destroyed', () => store.commit(guestTo.storeId, delta({ z: '1' }))],
+      ['increment on destroyed', () => store.increment(guestTo.storeId, 'n', 1)],
+      ['destroyAllForUser except bTo', () => store.destroyAllForUser(user, bTo.handle)],
+      ['destroy short', () => store.destroy(short.storeId)],
+    ];
+    for (const [name, step] of steps) {
+      await step();
+      try {
+        await expectEveryKeyToExpire(idleMs);
+      } catch (error) {
+        throw new Error(`after "${name}": ${(error as Error).message}`);
+      }
+    }
+
+    // No write left a partial hash behind for a destroyed session, and the index lists only bTo.
+    expect((await allKeysAndValues(admin)).map((e) => e.key).sort()).toEqual(
+      [sessionKey(PREFIX, bTo.storeId), userIndexKey(PREFIX, user)].sort(),
+    );
+    expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1')).toEqual([indexMember(bTo.handle, bTo.storeId)]);
+  });
+
+  it('the session key never outlives its absolute deadline, however recently it was used', async () => {
+    const { store } = await open({ idleMs: 10_000, touchAfterMs: 0 });
+    const session = newSession({ absoluteDeadline: Date.now() + 700 });
+    await store.create(session);
+    const key = sessionKey(PREFIX, session.storeId);
+
+    expect(await admin.pexpiretime(key)).toBe(session.absoluteDeadline);
+    await sleep(300);
+    await store.find(session.storeId);
+    await store.commit(session.storeId, delta({ a: '1' }));
+    expect(await admin.pexpiretime(key)).toBe(session.absoluteDeadline);
+
+    await sleep(500);
+    expect(await admin.exists(key)).toBe(0);
+  });
+
+  it('a find within touchAfter writes nothing; after touchAfter it writes once', async () => {
+    const { store } = await open({ touchAfterMs: 10_000 });
+    const session = newSession();
+    await store.create(session);
+    const key = sessionKey(PREFIX, session.storeId);
+    const expiresAt = await admin.pexpiretime(key);
+    const lastAccess = await admin.hget(key, META.lastAccess);
+    await sleep(5);
+
+    const before = await commandCalls();
+    for (let i = 0; i < 3; i++) expect(await store.find(session.storeId)).not.toBeNull();
+    const after = await commandCalls();
+
+    expect(writesBetween(before, after)).toEqual({});
+    expect(await admin.pexpiretime(key)).toBe(expiresAt);
+    expect(await admin.hget(key, META.lastAccess)).toBe(lastAccess);
+
+    // The same session read by a store whose touchAfter has passed: one touch (field + expiry).
+    const { store: eager } = await open({ touchAfterMs: 0 });
+    const beforeTouch = await commandCalls();
+    const touched = await eager.find(session.storeId);
+    const afterTouch = await commandCalls();
+
+    expect(writesBetween(beforeTouch, afterTouch)).toEqual({ hset: 1, pexpireat: 1 });
+    expect(touched?.lastAccessAt).toBeGreaterThan(Number(lastAccess));
+    expect(await admin.pexpiretime(key)).toBe((touched?.lastAccessAt ?? 0) + base.idleMs);
+  });
+
+  it('find is one round trip: a single EVALSHA, with or without a touch', async () => {
+    const { store, client } = await open({ touchAfterMs: 0 });
+    const session = newSession({ userId: newUserId() });
+    await store.create(session);
+    await store.find(session.storeId); // the first use of a script on a connection sends EVAL
+
+    const sent = jest.spyOn(client, 'sendCommand');
+    try {
+      for (const storeId of [session.storeId, newSession().storeId]) {
+        sent.mockClear();
+        const before = await commandCalls();
+        await store.find(storeId);
+        const after = await commandCalls();
+
+        expect(sent.mock.calls.map(([command]) => (command as Command).name)).toEqual(['evalsha']);
+        expect((after.evalsha ?? 0) - (before.evalsha ?? 0)).toBe(1);
+        expect((after.eval ?? 0) - (before.eval ?? 0)).toBe(0);
+      }
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
+  it('a corrupt data value does not make find throw; the other values are intact', async () => {
+    const { store } = await open();
+    const session = newSession({ data: new Map([['good', '{"ok":true}'], ['bad', '1']]) });
+    await store.create(session);
+    const key = sessionKey(PREFIX, session.storeId);
+    await admin.hset(key, dataField('bad'), '{not json');
+    await admin.hset(key, dataField('binary'), Buffer.from([0xff, 0xfe, 0x00, 0xc3]));
+
+    const found = await store.find(session.storeId);
+
+    expect(found?.data.get('good')).toBe('{"ok":true}');
+    expect(found?.data.get('bad')).toBe('{not json');
+    expect(typeof found?.data.get('binary')).toBe('string');
+    expect(await store.commit(session.storeId, delta({ bad: '2' }))).toBe('ok');
+    expect((await store.find(session.storeId))?.data.get('bad')).toBe('2');
+  });
+
+  it.each([
+    ['an unknown format version', META.version, '0'],
+    ['no handle', META.handle, null],
+    ['no strategy', META.strategy, null],
+    ['a non-numeric createdAt', META.created, 'yesterday'],
+    ['a non-numeric last access', META.lastAccess, 'soon'],
+    ['no deadline', META.deadline, null],
+  ])('a session with %s is treated as absent, without an error', async (_, field, value) => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    try {
+      const { store } = await open();
+      const session = newSession();
+      await store.create(session);
+      const key = sessionKey(PREFIX, session.storeId);
+      if (value === null) await admin.hdel(key, field);
+      else await admin.hset(key, field, value);
+
+      await expect(store.find(session.storeId)).resolves.toBeNull();
+      await expect(store.rotate(session.storeId, newTarget(), delta())).resolves.toBe('gone');
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('keeps working after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)', async () => {
+    const { store } = await open({ maxSessionsPerUser: 5 });
+    const user = newUserId();
+    const session = newSession({ userId: user });
+    await store.create(session);
+    expect(await store.find(session.storeId)).not.toBeNull();
+
+    expect(await admin.script('FLUSH')).toBe('OK');
+
+    expect(await store.find(session.storeId)).not.toBeNull();
+    expect(await store.commit(session.storeId, delta({ a: '1' }))).toBe('ok');
+    expect(await store.increment(session.storeId, 'n', 2)).toBe(2);
+    const other = newSession({ userId: user });
+    expect(await store.create(other)).toEqual({ evicted: [] });
+    expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([session.handle, other.handle]);
+    expect(await store.destroy(other.storeId)).toBe(true);
+    expect((await store.find(session.storeId))?.data.get('a')).toBe('1');
+  });
+});
+
+describe('RedisSessionStore when Redis is down', () => {
+  it('rejects with SessionStoreUnavailableError within ~1.5 s, and recovers after a restart', async () => {
+    const settings: StoreSettings = {
+      keyPrefix: 'down:',
+      idleMs: 60_000,
+      touchAfterMs: 1_000,
+      maxDataBytes: 4096,
+      maxSessionsPerUser: null,
+    };
+    const { store, client, cleanup } = await openRedisStore(settings, { commandTimeout: 500, maxRetriesPerRequest: 1 });
+    client.on('error', () => {}); // connection errors are the point of this test
+    try {
+      const session = newSession();
+      await store.create(session);
+
+      await server.kill9();
+
+      for (const operation of [
+        () => store.find(session.storeId),
+        () => store.commit(session.storeId, delta({ a: '1' })),
+        () => store.create(newSession()),
+        () => store.listForUser('someone'),
+      ]) {
+        const started = Date.now();
+        await expect(operation()).rejects.toThrow(SessionStoreUnavailableError);
+        expect(Date.now() - started).toBeLessThan(1_500);
+      }
+      const started = Date.now();
+      expect(await store.ping()).toBe(false);
+      expect(Date.now() - started).toBeLessThan(1_500);
+
+      await server.restart();
+      const deadline = Date.now() + 5_000;
+      while (!(await store.ping()) && Date.now() < deadline) await sleep(50);
+
+      // A new, empty server: the old session is gone, and a new one works (scripts reloaded).
+      expect(await store.find(session.storeId)).toBeNull();
+      const fresh = newSession();
+      await store.create(fresh);
+      expect((await store.find(fresh.storeId))?.data).toEqual(fresh.data);
+      expect(await admin.ping()).toBe('PONG');
+    } finally {
+      await cleanup();
+    }
+  });
+});
