@@ -4,7 +4,7 @@ import { SessionModule } from '@app/session';
 import { AuthController } from './auth/auth.controller.js';
 import { MeController } from './auth/me.controller.js';
 import { CartController } from './cart/cart.controller.js';
-import { sessionOptionsFrom, validateDemoEnv, type DemoEnv } from './config/demo-env.js';
+import { demoEnvFrom, sessionOptionsFrom, validateDemoEnv, type DemoEnv } from './config/demo-env.js';
 import { HealthController } from './health/health.controller.js';
 import { ProfileController } from './profile/profile.controller.js';
 import { SessionsController } from './sessions/sessions.controller.js';
@@ -16,13 +16,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: () => ({ ...validateDemoEnv(env) }) }),
+        // skipProcessEnv: ConfigService answers from the validated env only, so apps built from
+        // different env objects (tests) never read each other's values through process.env.
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, validate: () => ({ ...validateDemoEnv(env) }) }),
         SessionModule.forRootAsync({
           inject: [ConfigService],
-          useFactory: (config: ConfigService) => {
-            const env = config.get<DemoEnv>('') ?? ({} as DemoEnv);
-            return sessionOptionsFrom(env);
-          },
+          useFactory: (config: ConfigService<DemoEnv, true>) => sessionOptionsFrom(demoEnvFrom(config)),
         }),
       ],
       controllers: [AuthController, MeController, CartController, ProfileController, SessionsController, HealthController],

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import type { ConfigService } from '@nestjs/config';
 import type { SessionModuleOptions, SessionStrategyName } from '@app/session';
 
 const STRATEGIES = ['session-id', 'jwt', 'hashed'];
@@ -25,6 +26,10 @@ export class DemoEnv {
   @IsOptional() @IsString() SESSION_KEY_PREFIX?: string;
 }
 
+const ENV_KEYS: Array<keyof DemoEnv> = [
+  'SESSION_STRATEGY', 'REDIS_URL', 'PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER',
+  'COOKIE_SECURE', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'SESSION_MAX_DATA_BYTES', 'SESSION_KEY_PREFIX',
+];
 const NUMERIC: Array<keyof DemoEnv> = ['PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER', 'SESSION_MAX_DATA_BYTES'];
 
 /** Used as @nestjs/config's `validate`: returns the typed env or throws one error listing every problem. */
@@ -44,6 +49,11 @@ export function validateDemoEnv(raw: Record<string, unknown>): DemoEnv {
 
 export function strategiesOf(env: DemoEnv): SessionStrategyName[] {
   return (env.SESSION_STRATEGY ?? 'session-id').split(',') as SessionStrategyName[];
+}
+
+/** Reads the validated environment back from @nestjs/config's ConfigService. */
+export function demoEnvFrom(config: ConfigService<DemoEnv, true>): DemoEnv {
+  return Object.fromEntries(ENV_KEYS.map((key) => [key, config.get(key, { infer: true })])) as DemoEnv;
 }
 
 /** Maps the demo's environment to the library's options. */

@@ -96,6 +96,7 @@ export class UserSession<T extends object = Record<string, unknown>> {
     const state = this.writable();
     checkKey(key);
     const json = encode(key, value);
+    if (state.values.get(key) === json && !state.removals.has(key)) return; // unchanged: nothing to write
     if (fieldCost(dataField(key), json) > state.backend.options.maxDataBytes) {
       throw new SessionDataTooLargeError(key, state.backend.options.maxDataBytes);
     }
@@ -176,9 +177,15 @@ function checkKey(key: string): void {
 function encode(key: string, value: unknown): string {
   let json: string | undefined;
   try {
-    json = JSON.stringify(value, (_k, v: unknown) => {
+    json = JSON.stringify(value, function (this: unknown, k: string, v: unknown) {
       if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${v} is not representable in JSON`);
       if (typeof v === 'bigint') throw new Error('a bigint is not representable in JSON');
+      // JSON.stringify would drop these silently ({} for a Map or Set, a missing property, null
+      // in a list): the app would read back something else than it stored.
+      if (k !== '' && (typeof v === 'function' || typeof v === 'symbol')) throw new Error(`a ${typeof v} is not representable in JSON`);
+      if (v === undefined && Array.isArray(this)) throw new Error('undefined in a list is not representable in JSON');
+      const tag = Object.prototype.toString.call(v);
+      if (tag === '[object Map]' || tag === '[object Set]') throw new Error(`a ${tag.slice(8, -1)} is not representable in JSON`);
       return v;
     });
   } catch (error) {

@@ -10,6 +10,8 @@ import { INVALID_CREDENTIAL } from './opaque-token.strategy.js';
 import type { CredentialCheck, MintedCredential, SessionStrategy } from './session-strategy.interface.js';
 
 const INVALID: CredentialCheck = { kind: 'invalid', reason: INVALID_CREDENTIAL };
+/** JOSE header parameters that name a key or a critical extension (RFC 8725 section 3.10). */
+const UNTRUSTED_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 
 interface SessionClaims {
   sid?: unknown;
@@ -76,13 +78,15 @@ export class JwtSessionStrategy implements SessionStrategy {
     const sid = randomToken(CREDENTIAL_BYTES.jwtSid);
     const [signer] = this.jwt.keys;
     // The token never outlives the session's absolute deadline.
-    const lifetime = Math.min(this.jwt.expiresInSeconds, Math.floor((expiresAt - Date.now()) / 1000));
+    // exp is set directly: expiresIn would be added to a rounded-down iat and end the token up to
+    // a second before the session's deadline.
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const exp = Math.max(nowSeconds + 1, Math.min(nowSeconds + this.jwt.expiresInSeconds, Math.floor(expiresAt / 1000)));
     const credential = await this.service.signAsync(
-      { sid },
+      { sid, exp },
       {
         subject: userId,
         algorithm: this.jwt.algorithms[0],
-        expiresIn: Math.max(1, lifetime),
         ...(this.jwt.issuer !== undefined ? { issuer: this.jwt.issuer } : {}),
         ...(this.jwt.audience !== undefined ? { audience: this.jwt.audience } : {}),
         ...(signer.kid ? { keyid: signer.kid } : {}),
@@ -116,6 +120,9 @@ export class JwtSessionStrategy implements SessionStrategy {
   /** Picks the verification key by `kid`; with a single unnamed secret, a `kid` is refused. */
   private keyFor(header: { alg?: unknown; kid?: unknown }): ResolvedJwt['keys'][number] | null {
     if (typeof header.alg !== 'string' || !(this.jwt.algorithms as string[]).includes(header.alg)) return null;
+    // We never issue these: a token that points at its own key (jku, x5u, jwk, x5c) or needs an
+    // extension we do not implement (crit, RFC 7515 section 4.1.11) is refused, whoever signed it.
+    if (UNTRUSTED_HEADERS.some((name) => Object.hasOwn(header, name))) return null;
     if (this.jwt.keys.length === 1 && this.jwt.keys[0].kid === null) {
       return header.kid === undefined ? this.jwt.keys[0] : null;
     }
