@@ -40,6 +40,11 @@ class ProbeController {
     return { visits };
   }
 
+  @Get('visits')
+  visits(@Session('visits') visits: number | undefined) {
+    return { visits: visits ?? null };
+  }
+
   /** Uses @nestjs/common's decorator by mistake: it must still get our session. */
   @Get('wrong-import')
   wrongImport(@NestSession() session: UserSession<{ visits: number }>) {
@@ -143,6 +148,7 @@ describe('SessionModule wiring', () => {
     const app = await boot({ store: 'memory', cookie: { secure: false }, guard: 'global' });
     const cookie = cookieOf(await request(app.getHttpServer()).get('/visit').expect(200));
     await request(app.getHttpServer()).get('/wrong-import').set('Cookie', cookie).expect(200, { visits: 1 });
+    await request(app.getHttpServer()).get('/visits').set('Cookie', cookie).expect(200, { visits: 1 });
     await app.close();
   });
 
