@@ -23,13 +23,16 @@ const common = {
 };
 
 export default {
+  // Jest 30 reads testTimeout only at the top level, not per project.
+  testTimeout: 30000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/session/src/**/*.spec.ts'] },
     {
       ...common,
       displayName: 'redis',
       testMatch: ['<rootDir>/libs/session/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-      testTimeout: 30000,
     },
+    // npm pack + install into an app outside the monorepo + compile + run (test/package/): about a minute.
+    { ...common, displayName: 'package', testMatch: ['<rootDir>/test/package/*.pkg-spec.ts'], testTimeout: 120000 },
   ],
 };

@@ -1,5 +1,6 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
 import { SessionModule } from '@app/session';
 import { AuthController } from './auth/auth.controller.js';
 import { MeController } from './auth/me.controller.js';
@@ -8,6 +9,7 @@ import { demoEnvFrom, sessionOptionsFrom, validateDemoEnv, type DemoEnv } from '
 import { HealthController } from './health/health.controller.js';
 import { ProfileController } from './profile/profile.controller.js';
 import { SessionsController } from './sessions/sessions.controller.js';
+import { WebController } from './web/web.controller.js';
 
 /** The demo app. `env` defaults to process.env; tests pass their own. */
 @Module({})
@@ -16,6 +18,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // A failed check is a 503 for the caller; terminus' own error log would repeat it on every probe.
+        TerminusModule.forRoot({ logger: false }),
         // skipProcessEnv: ConfigService answers from the validated env only, so apps built from
         // different env objects (tests) never read each other's values through process.env.
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, validate: () => ({ ...validateDemoEnv(env) }) }),
@@ -24,7 +28,7 @@ export class AppModule {
           useFactory: (config: ConfigService<DemoEnv, true>) => sessionOptionsFrom(demoEnvFrom(config)),
         }),
       ],
-      controllers: [AuthController, MeController, CartController, ProfileController, SessionsController, HealthController],
+      controllers: [AuthController, MeController, CartController, ProfileController, SessionsController, HealthController, WebController],
     };
   }
 }

@@ -16,7 +16,7 @@ export function createHttpAdapter(name: string | undefined): ExpressAdapter | Fa
     case 'express':
       return new ExpressAdapter();
     case 'fastify':
-      return new FastifyAdapter({ maxParamLength: 4096 });
+      return new FastifyAdapter({ routerOptions: { maxParamLength: 4096 } });
     default:
       throw new Error(`Invalid environment:\nHTTP_ADAPTER must be express or fastify (got ${JSON.stringify(name)})`);
   }

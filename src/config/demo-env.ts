@@ -24,11 +24,13 @@ export class DemoEnv {
   @IsOptional() @IsInt({ message: 'SESSION_MAX_DATA_BYTES must be a positive integer' }) @Min(1) SESSION_MAX_DATA_BYTES?: number;
   /** Lets several demo instances or test suites share one Redis without seeing each other's keys. */
   @IsOptional() @IsString() SESSION_KEY_PREFIX?: string;
+  /** The HTTP platform (src/http-adapter.ts); the library works on both. */
+  @IsOptional() @IsIn(['express', 'fastify'], { message: 'HTTP_ADAPTER must be express or fastify' }) HTTP_ADAPTER?: string;
 }
 
 const ENV_KEYS: Array<keyof DemoEnv> = [
   'SESSION_STRATEGY', 'REDIS_URL', 'PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER',
-  'COOKIE_SECURE', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'SESSION_MAX_DATA_BYTES', 'SESSION_KEY_PREFIX',
+  'COOKIE_SECURE', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'SESSION_MAX_DATA_BYTES', 'SESSION_KEY_PREFIX', 'HTTP_ADAPTER',
 ];
 const NUMERIC: Array<keyof DemoEnv> = ['PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER', 'SESSION_MAX_DATA_BYTES'];
 

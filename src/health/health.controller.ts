@@ -1,20 +1,19 @@
-import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
-import { AllowAnonymous, SessionService } from '@app/session';
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { AllowAnonymous, SessionHealthIndicator } from '@app/session';
 
-interface StatusResponse {
-  status(code: number): { json(body: unknown): void };
-}
-
+/** 200 when the session store answers PING within 1 s, 503 when not (terminus' standard body). */
 @AllowAnonymous()
 @Controller('health')
 export class HealthController {
-  constructor(private readonly sessions: SessionService) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly session: SessionHealthIndicator,
+  ) {}
 
   @Get()
-  async health(@Res() response: StatusResponse): Promise<void> {
-    const up = await this.sessions.isHealthy(1000);
-    response
-      .status(up ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE)
-      .json({ status: up ? 'ok' : 'unavailable', store: up ? 'up' : 'down' });
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.session.pingCheck('session', { timeout: 1000 })]);
   }
 }

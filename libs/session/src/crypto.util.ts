@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** A random token of `bytes` bytes from the OS CSPRNG, base64url without padding. */
 export function randomToken(bytes: number): string {
@@ -15,4 +15,14 @@ export function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a, 'utf8');
   const right = Buffer.from(b, 'utf8');
   return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * JWT key material as a KeyObject, built once. Given a string, jsonwebtoken builds one on every
+ * sign/verify, and for a secret it first tries to parse it as a PEM key and catches the failure:
+ * that exception was most of the CPU of a request on the jwt strategy.
+ */
+export function jwtKeyObject(material: { secret?: string; publicKey?: string; privateKey?: string }, use: 'sign' | 'verify'): KeyObject {
+  if (material.secret !== undefined) return createSecretKey(Buffer.from(material.secret, 'utf8'));
+  return use === 'sign' ? createPrivateKey(material.privateKey as string) : createPublicKey(material.publicKey as string);
 }

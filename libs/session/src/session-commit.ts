@@ -1,9 +1,24 @@
 import type { ResponseWriter } from './http/http-message.js';
-import { SessionDataTooLargeError, SessionGoneError, SessionSignInRequiredError } from './session.errors.js';
+import { SessionDataTooLargeError, SessionDurabilityError, SessionGoneError, SessionSignInRequiredError } from './session.errors.js';
 import type { SessionState } from './session-state.js';
 import { largestKey } from './store/session-data.util.js';
 import type { SessionDelta, WriteRefusal } from './store/session-store.interface.js';
 import { sessionState, type UserSession } from './user-session.js';
+
+/**
+ * Marks the session saved when the request left nothing to save (the common read-only request) and
+ * returns true; returns false, changing nothing, when `commitSession` has work to do. Lets the
+ * caller skip an async step per request.
+ */
+export function commitIfNoop(session: UserSession<object>): boolean {
+  const state = sessionState(session);
+  if (state.committed) return true;
+  const unchanged = !state.destroyed && state.dropPrevious === null && state.rotateTo === null && !state.hasDelta();
+  // Stored already, or a visitor who stored nothing (createSession would return at once).
+  const noop = unchanged && (state.storeId !== null || (state.userId === null && state.values.size === 0));
+  if (noop) state.committed = true;
+  return noop;
+}
 
 /**
  * Saves what the request did to its session, before the response is sent: at most one store
@@ -16,20 +31,30 @@ export async function commitSession(session: UserSession<object>, response: Resp
   const { store } = state.backend;
 
   if (state.destroyed) {
-    if (state.dropPrevious) await store.destroy(state.dropPrevious);
-    if (state.storeId) await store.destroy(state.storeId);
+    await dropPrevious(state);
+    try {
+      if (state.storeId && (await store.destroy(state.storeId, { durable: true }))) {
+        state.backend.lifecycle?.destroyed(state, 'logout');
+      }
+    } catch (error) {
+      // Deleted on the master but not confirmed by replicas: the client must still forget it.
+      if (error instanceof SessionDurabilityError) state.strategy.clear(response);
+      throw error;
+    }
     state.strategy.clear(response);
     return;
   }
-  if (state.dropPrevious) await store.destroy(state.dropPrevious);
+  await dropPrevious(state);
 
   const delta: SessionDelta = { set: state.changes, delete: state.removals };
   if (state.storeId === null) return createSession(state, response);
   if (state.rotateTo) {
-    const target = { ...state.rotateTo, userId: state.userId, strategy: state.strategy.name };
+    const target = { ...state.rotateTo, userId: state.userId, strategy: state.strategy.name, notRevokedSince: state.startedAt };
     check(await store.rotate(state.storeId, target, delta), delta, state);
+    const previousHandle = state.handle;
     state.storeId = state.rotateTo.storeId;
     state.handle = state.rotateTo.handle;
+    state.backend.lifecycle?.rotated(state, previousHandle, state.strategy.name);
     state.strategy.deliver(response, state.rotateTo.credential, state.absoluteDeadline);
     return;
   }
@@ -47,7 +72,8 @@ async function createSession(state: SessionState, response: ResponseWriter): Pro
     state.rotateTo = { storeId: minted.storeId, handle: state.handle, credential: minted.credential };
   }
   const identity = state.rotateTo;
-  await state.backend.store.create({
+  const { evicted } = await state.backend.store.create({
+    notRevokedSince: state.startedAt,
     storeId: identity.storeId,
     handle: identity.handle,
     userId: state.userId,
@@ -60,6 +86,21 @@ async function createSession(state: SessionState, response: ResponseWriter): Pro
   state.storeId = identity.storeId;
   state.handle = identity.handle;
   state.strategy.deliver(response, identity.credential, state.absoluteDeadline);
+  reportCreated(state, evicted);
+}
+
+function reportCreated(state: SessionState, evicted: readonly string[]): void {
+  const lifecycle = state.backend.lifecycle;
+  lifecycle?.created(state, state.strategy.name);
+  for (const handle of evicted) lifecycle?.revoked({ handle, userId: state.userId }, 'limit');
+}
+
+/** Ends the session a sign-in of another user replaced (see UserSession.logIn). */
+async function dropPrevious(state: SessionState): Promise<void> {
+  if (!state.dropPrevious) return;
+  // The handle is still the old session's: the new identity is only applied after this.
+  const replaced = { handle: state.handle, userId: state.droppedUserId };
+  if (await state.backend.store.destroy(state.dropPrevious)) state.backend.lifecycle?.destroyed(replaced, 'replaced');
 }
 
 function check(outcome: 'ok' | WriteRefusal, delta: SessionDelta, state: SessionState): void {

@@ -8,6 +8,7 @@ import type { ResponseWriter } from './http/http-message.js';
 import {
   SessionDataError,
   SessionDataTooLargeError,
+  SessionDurabilityError,
   SessionGoneError,
   SessionStoreUnavailableError,
   SessionSignInRequiredError,
@@ -18,12 +19,17 @@ const RETRY_AFTER_SECONDS = '1';
 
 /**
  * Maps the library's errors to HTTP answers: a store outage is a 503 with Retry-After (never a 500
- * and never an anonymous request), a session ended mid-request a 401, oversized data a 413.
+ * and never an anonymous request), so is a sign-out the replicas did not confirm (`durability`),
+ * a session ended mid-request a 401, oversized data a 413.
  */
 export function toHttpError(error: unknown, response: ResponseWriter): unknown {
   if (error instanceof SessionStoreUnavailableError) {
     response.appendHeader('Retry-After', RETRY_AFTER_SECONDS);
     return new ServiceUnavailableException('Session store unavailable, retry shortly');
+  }
+  if (error instanceof SessionDurabilityError) {
+    response.appendHeader('Retry-After', RETRY_AFTER_SECONDS);
+    return new ServiceUnavailableException(error.message);
   }
   if (error instanceof SessionGoneError) return new UnauthorizedException(error.message);
   if (error instanceof SessionDataTooLargeError) return new PayloadTooLargeException(error.message);

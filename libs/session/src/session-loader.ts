@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { SessionLifecycle } from './events/session-lifecycle.js';
 import type { SessionRequest } from './http/http-message.js';
 import { SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
@@ -25,6 +26,7 @@ export class SessionLoader implements SessionBackend {
     @Inject(SessionStore) readonly store: SessionStore,
     @Inject(SESSION_RESOLVED_OPTIONS) readonly options: ResolvedSessionOptions,
     @Inject(SessionStrategy) readonly strategies: SessionStrategy[],
+    @Optional() readonly lifecycle?: SessionLifecycle,
   ) {
     this.issuer = strategies[0];
   }

@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import type { SessionStore, StoredSession } from './store/session-store.interface.js';
 import type { SessionStrategy } from './strategies/session-strategy.interface.js';
+import type { SessionLifecycle } from './events/session-lifecycle.js';
 
 /** What a UserSession needs from the module: the store, the settings and the issuing strategy. */
 export interface SessionBackend {
@@ -10,6 +11,8 @@ export interface SessionBackend {
   /** The strategy that issues credentials for new sessions (the first configured). */
   readonly issuer: SessionStrategy;
   readonly logger: Logger;
+  /** Where lifecycle transitions are reported (events, metrics); absent in bare unit setups. */
+  readonly lifecycle?: SessionLifecycle;
 }
 
 /** A new identity decided during the request and written at commit. */
@@ -39,8 +42,13 @@ export class SessionState {
   rotateTo: PendingIdentity | null = null;
   /** Another user's session that logIn() replaced: destroyed at commit. */
   dropPrevious: string | null = null;
+  /** The user of the session `dropPrevious` names (for its `session.destroyed` event). */
+  droppedUserId: string | null = null;
   destroyed = false;
   committed = false;
+  /** When this request picked up the session (epoch ms): a sign-in it saves must not survive a
+   * "sign out everywhere" that ran after this (see NewSession.notRevokedSince). */
+  readonly startedAt = Date.now();
 
   constructor(
     readonly backend: SessionBackend,
@@ -75,6 +83,7 @@ export class SessionState {
   reset(): void {
     const now = Date.now();
     this.dropPrevious = this.storeId;
+    this.droppedUserId = this.userId;
     this.storeId = null;
     this.userId = null;
     this.createdAt = now;

@@ -2,7 +2,9 @@ import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestj
 import { ALLOW_ANONYMOUS } from './session.constants.js';
 import { SessionUsageError } from './session.errors.js';
 import { SESSION_SLOT } from './session.internal-constants.js';
+import { requestHost } from './request-host.js';
 import type { UserSession } from './user-session.js';
+import { currentWsSession } from './ws/ws-message-session.js';
 
 /** How a route treats requests without a valid session. */
 export interface AllowAnonymousOptions {
@@ -22,10 +24,10 @@ export interface AllowAnonymousOptions {
 export const AllowAnonymous = (options: AllowAnonymousOptions = {}) =>
   SetMetadata(ALLOW_ANONYMOUS, { guests: options.guests ?? false });
 
-/** @internal */
+/** @internal The session SessionGuard loaded: on the HTTP request (routes, GraphQL), or for the gateway message. */
 export function sessionFromContext(context: ExecutionContext): UserSession<object> | undefined {
-  const request = context.switchToHttp().getRequest<Record<symbol, unknown>>();
-  return request[SESSION_SLOT] as UserSession<object> | undefined;
+  if (context.getType<string>() === 'ws') return currentWsSession();
+  return requestHost(context)?.request[SESSION_SLOT] as UserSession<object> | undefined;
 }
 
 /**
@@ -39,7 +41,7 @@ export const Session = createParamDecorator((key: string | undefined, context: E
   if (!session) {
     throw new SessionUsageError(
       '@Session() found no session: SessionGuard did not run for this route. ' +
-        "Add @UseGuards(SessionGuard) to the controller or set guard: 'global' in SessionModule options.",
+        "Add @UseGuards(SessionGuard) to the controller, resolver or gateway, or set guard: 'global' in SessionModule options.",
     );
   }
   return key === undefined ? session : (session as UserSession<Record<string, unknown>>).get(key);

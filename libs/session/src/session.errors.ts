@@ -19,6 +19,26 @@ export class SessionStoreUnavailableError extends SessionError {
   }
 }
 
+/**
+ * A session was destroyed (logout, revoke) on the Redis master, but fewer replicas than
+ * `durability.replicas` confirmed it within `durability.timeoutMs` (Redis `WAIT`), so a failover
+ * could still bring it back. Mapped to HTTP 503 with Retry-After; the cookie is cleared anyway.
+ */
+export class SessionDurabilityError extends SessionError {
+  constructor(
+    readonly acknowledged: number,
+    readonly required: number,
+    readonly timeoutMs: number,
+    cause?: unknown,
+  ) {
+    super(
+      `Sign-out not confirmed by the Redis replicas (${acknowledged} of ${required} acknowledged within ${timeoutMs} ms): ` +
+        'the session is deleted on the master, but a failover now could bring it back',
+      { cause },
+    );
+  }
+}
+
 /** A write would take the session's data over `maxDataBytes`. Mapped to HTTP 413; nothing was written. */
 export class SessionDataTooLargeError extends SessionError {
   constructor(

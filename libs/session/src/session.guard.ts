@@ -1,17 +1,21 @@
 import {
+  ForbiddenException,
   Injectable,
   UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { responseWriter, type SessionRequest } from './http/http-message.js';
+import { crossOriginRefusal } from './http/cross-origin.check.js';
+import type { SessionRequest } from './http/http-message.js';
 import { ALLOW_ANONYMOUS } from './session.constants.js';
 import type { AllowAnonymousOptions } from './session.decorators.js';
 import { SESSION_SLOT } from './session.internal-constants.js';
 import { toHttpError } from './session-http-errors.js';
-import { SessionLoader } from './session-loader.js';
+import { SessionLoader, type LoadOutcome } from './session-loader.js';
+import { requireRequestHost } from './request-host.js';
 import type { UserSession } from './user-session.js';
+import { activateWsMessage } from './ws/ws-message-session.js';
 
 type GuardedRequest = SessionRequest & Record<string | symbol, unknown>;
 
@@ -28,38 +32,61 @@ export class SessionGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<GuardedRequest>();
-    if (request[SESSION_SLOT]) return true;
-    const response = responseWriter(context.switchToHttp().getResponse());
     const anonymous = this.reflector.getAllAndOverride<Required<AllowAnonymousOptions> | undefined>(
       ALLOW_ANONYMOUS,
       [context.getHandler(), context.getClass()],
     );
+    if (context.getType<string>() === 'ws') return activateWsMessage(context, this.loader, anonymous !== undefined);
+    const host = requireRequestHost(context);
+    if (!host) return true;
+    const request = host.request as GuardedRequest;
+    const attached = request[SESSION_SLOT] as UserSession<object> | undefined;
+    // Loaded earlier for this request (global and route guard, or another resolver of the same
+    // GraphQL request). A guest session attached for an @AllowAnonymous resolver does not open the others.
+    if (attached && !attached.isNew) return true;
+    // CSRF: before any store call, so a forged request costs nothing and changes nothing.
+    const refusal = this.loader.options.csrf && crossOriginRefusal(request, this.loader.options.csrf);
+    if (refusal) throw new ForbiddenException(refusal);
+    const response = host.response;
 
     let outcome;
     try {
-      outcome = await this.loader.load(request);
+      outcome = await loadOnce(this.loader, request);
     } catch (error) {
       throw toHttpError(error, response);
     }
 
     if (outcome.kind === 'loaded') return attach(request, outcome.session);
     // A credential that names no live session is cleared, so the client stops sending it.
-    if (outcome.kind === 'rejected') outcome.strategy.clear(response);
+    if (outcome.kind === 'rejected' && !attached) outcome.strategy.clear(response);
     const guestsImpossible = anonymous?.guests && !this.loader.issuer.supportsGuests;
     if (!anonymous || guestsImpossible) {
       throw new UnauthorizedException(
         outcome.kind === 'rejected' ? outcome.reason : 'Authentication required: no session credential',
       );
     }
-    return attach(request, this.loader.fresh(request));
+    return attach(request, attached ?? this.loader.fresh(request));
   }
 }
 
+/**
+ * One load per request, shared by guards that run at the same time: a GraphQL query's root
+ * resolvers start together and must all see the same UserSession.
+ */
+const loads = new WeakMap<object, Promise<LoadOutcome>>();
+function loadOnce(loader: SessionLoader, request: GuardedRequest): Promise<LoadOutcome> {
+  let load = loads.get(request);
+  if (!load) {
+    load = loader.load(request);
+    loads.set(request, load);
+  }
+  return load;
+}
+
 function attach(request: GuardedRequest, session: UserSession<object>): true {
-  request[SESSION_SLOT] = session;
+  // The first session attached to a request stays: later resolvers of one GraphQL request share it.
+  request[SESSION_SLOT] ??= session;
   // @nestjs/common's own @Session() reads req.session: make that import work too, not return undefined.
-  if (request.session === undefined) request.session = session;
+  if (request.session === undefined) request.session = request[SESSION_SLOT];
   return true;
 }

@@ -1,27 +1,60 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { catchError, from, mergeMap, type Observable } from 'rxjs';
-import { responseWriter } from './http/http-message.js';
-import { sessionFromContext } from './session.decorators.js';
+import { Observable } from 'rxjs';
+import { responseWriter, type ResponseWriter } from './http/http-message.js';
 import { toHttpError } from './session-http-errors.js';
-import { commitSession } from './session-commit.js';
+import { commitIfNoop, commitSession } from './session-commit.js';
+import { SESSION_SLOT } from './session.internal-constants.js';
+import { interceptGraphqlResolver } from './graphql/graphql-session-commit.js';
+import { requestHost } from './request-host.js';
+import type { UserSession } from './user-session.js';
+import { interceptWsMessage } from './ws/ws-message-session.js';
 
 /**
  * Saves the session's changes after the handler and before the response is written, so the next
  * request reads its own writes and a new or rotated credential goes out with this response.
+ * GraphQL: after the request's resolvers (see graphql/); gateways: after each message (see ws/).
  */
 @Injectable()
 export class SessionCommitInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
-    const response = responseWriter(context.switchToHttp().getResponse());
-    return next.handle().pipe(
-      mergeMap((body) => {
-        const session = sessionFromContext(context);
-        return session ? from(commitSession(session, response).then(() => body)) : [body];
-      }),
-      catchError((error: unknown) => {
-        throw toHttpError(error, response);
-      }),
-    );
+    const type = context.getType<string>();
+    if (type === 'ws') return interceptWsMessage(context, next);
+    if (type === 'graphql') {
+      const host = requestHost(context);
+      const session = host?.request[SESSION_SLOT] as UserSession<object> | undefined;
+      return host && session ? interceptGraphqlResolver(session, host.response, next) : next.handle();
+    }
+    if (type !== 'http') return next.handle();
+    const http = context.switchToHttp();
+    return commitBeforeSending(next.handle(), http.getRequest(), responseWriter(http.getResponse()));
   }
+}
+
+/**
+ * The handler's result, emitted once the session is saved; errors mapped to HTTP answers. Written
+ * as one plain Observable rather than mergeMap + catchError + from(promise): this runs on every
+ * request, and a read-only request (nothing to save) passes through without any async step.
+ */
+function commitBeforeSending(source: Observable<unknown>, request: Record<symbol, unknown>, response: ResponseWriter): Observable<unknown> {
+  return new Observable((subscriber) => {
+    let pending = 0;
+    let completed = false;
+    const fail = (error: unknown) => subscriber.error(toHttpError(error, response));
+    return source.subscribe({
+      next: (body) => {
+        const session = request[SESSION_SLOT] as UserSession<object> | undefined;
+        if (!session || commitIfNoop(session)) return subscriber.next(body);
+        pending++;
+        commitSession(session, response).then(() => {
+          subscriber.next(body);
+          if (--pending === 0 && completed) subscriber.complete();
+        }, fail);
+      },
+      error: fail,
+      complete: () => {
+        completed = true;
+        if (pending === 0) subscriber.complete();
+      },
+    });
+  });
 }

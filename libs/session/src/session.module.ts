@@ -8,17 +8,46 @@ import { SessionGuard } from './session.guard.js';
 import { SessionCommitInterceptor } from './session.interceptor.js';
 import { SessionLoader } from './session-loader.js';
 import { SessionService } from './session.service.js';
+import { SessionEndedBus } from './revocation/session-ended.bus.js';
+import { SessionSockets } from './ws/session-sockets.service.js';
+import { CachedSessionStore } from './cache/cached-session.store.js';
 import { MemorySessionStore } from './store/memory-session.store.js';
 import { SessionStore } from './store/session-store.interface.js';
 import { SessionStrategy } from './strategies/session-strategy.interface.js';
+import { SessionLifecycle } from './events/session-lifecycle.js';
+import { SessionExpirySweeper } from './events/session-expiry.sweeper.js';
+import { SessionHealthIndicator } from './health/session.health-indicator.js';
 
 /**
  * Distributed sessions in Redis: `SessionModule.forRoot({ redis: { url }, strategy: 'session-id' })`
  * or `forRootAsync({ imports, inject, useFactory })`.
  */
 @Module({
-  providers: [...SESSION_PROVIDERS, SessionLoader, SessionGuard, SessionCommitInterceptor, SessionService],
-  exports: [SessionService, SessionGuard, SessionLoader, SessionStore, SessionStrategy, SESSION_REDIS, SESSION_RESOLVED_OPTIONS],
+  providers: [
+    ...SESSION_PROVIDERS,
+    SessionLoader,
+    SessionGuard,
+    SessionCommitInterceptor,
+    SessionService,
+    SessionEndedBus,
+    SessionSockets,
+    SessionLifecycle,
+    SessionExpirySweeper,
+    SessionHealthIndicator,
+  ],
+  exports: [
+    SessionService,
+    SessionGuard,
+    SessionLoader,
+    SessionStore,
+    SessionStrategy,
+    SESSION_REDIS,
+    SESSION_RESOLVED_OPTIONS,
+    SessionEndedBus,
+    SessionSockets,
+    SessionExpirySweeper,
+    SessionHealthIndicator,
+  ],
 })
 export class SessionModule extends SessionConfigurableModule implements OnApplicationShutdown {
   private readonly logger = new Logger('SessionModule');
@@ -32,6 +61,7 @@ export class SessionModule extends SessionConfigurableModule implements OnApplic
 
   async onApplicationShutdown(): Promise<void> {
     if (this.store instanceof MemorySessionStore) this.store.close();
+    if (this.store instanceof CachedSessionStore) await this.store.close();
     // Close only what we created: an app-provided client belongs to the app.
     if (!this.connection?.owned) return;
     try {

@@ -1,5 +1,6 @@
 import type { Provider, Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
+import type { Redis } from 'ioredis';
 import { resolveSessionOptions, type ResolvedSessionOptions } from './options/resolved-options.js';
 import type { SessionModuleOptions, SessionStrategyName } from './options/session-options.interface.js';
 import { createRedisConnection, type RedisConnection } from './redis/redis-client.factory.js';
@@ -8,7 +9,14 @@ import { SESSION_REDIS_CONNECTION, SESSION_RESOLVED_OPTIONS } from './session.in
 import { SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { GlobalSessionGuard } from './global-session.guard.js';
 import { SessionCommitInterceptor } from './session.interceptor.js';
+import { CachedSessionStore } from './cache/cached-session.store.js';
+import { CACHE_ON_CLUSTER } from './options/session-options.validation.js';
+import { SessionConfigError } from './session.errors.js';
+import { observeSessionEndings } from './revocation/observed-session.store.js';
+import { SessionEndedBus } from './revocation/session-ended.bus.js';
 import { MemorySessionStore } from './store/memory-session.store.js';
+import { instrumentStore } from './metrics/instrumented-store.js';
+import { SessionMetrics } from './metrics/session.metrics.js';
 import { RedisSessionStore } from './store/redis-session.store.js';
 import { SessionStore } from './store/session-store.interface.js';
 import { HashedTokenStrategy } from './strategies/hashed.strategy.js';
@@ -21,6 +29,15 @@ const BUILT_IN_STRATEGIES = {
   jwt: JwtSessionStrategy,
   hashed: HashedTokenStrategy,
 } satisfies Record<SessionStrategyName, new (options: ResolvedSessionOptions) => SessionStrategy>;
+
+/** The Redis store, behind the near-cache when `cache` is set (never on Cluster: see CACHE_ON_CLUSTER). */
+function redisStore(options: ResolvedSessionOptions, connection: RedisConnection): SessionStore {
+  const store = new RedisSessionStore(connection.client, options);
+  if (!options.cache) return store;
+  // A `{ client }` the app passed in may be a Cluster: validation could not see that.
+  if (connection.client.isCluster) throw new SessionConfigError([CACHE_ON_CLUSTER]);
+  return new CachedSessionStore(store, connection.client as Redis, options, options.cache);
+}
 
 /** Every provider derives from the one options token, so forRoot and forRootAsync share them. */
 export const SESSION_PROVIDERS: Provider[] = [
@@ -42,9 +59,15 @@ export const SESSION_PROVIDERS: Provider[] = [
   },
   {
     provide: SessionStore,
-    useFactory: (options: ResolvedSessionOptions, connection: RedisConnection | null): SessionStore =>
-      connection ? new RedisSessionStore(connection.client, options) : new MemorySessionStore(options),
-    inject: [SESSION_RESOLVED_OPTIONS, SESSION_REDIS_CONNECTION],
+    // Observed, so that every ended session closes its sockets on every instance (revocation/).
+    useFactory: (options: ResolvedSessionOptions, connection: RedisConnection | null, ended: SessionEndedBus, metrics: SessionMetrics): SessionStore =>
+      instrumentStore(observeSessionEndings(connection ? redisStore(options, connection) : new MemorySessionStore(options), ended), metrics),
+    inject: [SESSION_RESOLVED_OPTIONS, SESSION_REDIS_CONNECTION, SessionEndedBus, SessionMetrics],
+  },
+  {
+    provide: SessionMetrics,
+    useFactory: (options: ResolvedSessionOptions) => new SessionMetrics(options.metrics),
+    inject: [SESSION_RESOLVED_OPTIONS],
   },
   {
     provide: SessionStrategy,

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
-import { SessionDataError } from './session.errors.js';
+import { SessionDataError, SessionUsageError } from './session.errors.js';
 import { SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
 import { SessionLoader } from './session-loader.js';
 import { newHandle } from './user-session.js';
 import { SessionStore, type SessionInfo } from './store/session-store.interface.js';
 import { isHandle, USER_ID } from './strategies/credential-shape.js';
+import type { SessionStrategy } from './strategies/session-strategy.interface.js';
 
 /** A session as seen from outside a request. */
 export interface SessionSnapshot<T extends object = Record<string, unknown>> {
@@ -33,28 +34,34 @@ export class SessionService {
     private readonly loader: SessionLoader,
   ) {}
 
-  /** Creates a signed-in session through the first configured strategy. */
+  /**
+   * Creates a signed-in session through the first configured strategy, or through `meta.strategy`
+   * (e.g. `'jwt'` for an API client of an app whose browsers get cookies).
+   */
   async create<T extends object = Record<string, unknown>>(
     userId: string,
     data: Partial<T> = {},
-    meta: { userAgent?: string } = {},
+    meta: { userAgent?: string; strategy?: string } = {},
   ): Promise<IssuedSession> {
     if (!USER_ID.test(userId)) throw new SessionDataError('create(userId) needs 1-128 printable characters without braces or spaces');
+    const issuer = this.issuerNamed(meta.strategy);
     const now = Date.now();
     const absoluteDeadline = now + this.options.absoluteMs;
-    const minted = await this.loader.issuer.mint(userId, absoluteDeadline);
+    const minted = await issuer.mint(userId, absoluteDeadline);
     const handle = newHandle();
     const values = new Map(Object.entries(data).map(([key, value]) => [key, JSON.stringify(value)]));
-    await this.store.create({
+    const { evicted } = await this.store.create({
       storeId: minted.storeId,
       handle,
       userId,
       createdAt: now,
       absoluteDeadline,
       userAgent: meta.userAgent ?? null,
-      strategy: this.loader.issuer.name,
+      strategy: issuer.name,
       data: values,
     });
+    this.loader.lifecycle?.created({ handle, userId }, issuer.name);
+    for (const gone of evicted) this.loader.lifecycle?.revoked({ handle: gone, userId }, 'limit');
     return { token: minted.credential, id: handle, expiresAt: new Date(Math.min(now + this.options.idleMs, absoluteDeadline)) };
   }
 
@@ -65,7 +72,8 @@ export class SessionService {
     const data: Record<string, unknown> = {};
     for (const [key, json] of found.data) {
       try {
-        data[key] = JSON.parse(json);
+        // Defined, not assigned: `data['__proto__'] = v` would make v the prototype of data.
+        Object.defineProperty(data, key, { value: JSON.parse(json), enumerable: true, writable: true, configurable: true });
       } catch {
         this.loader.logger.warn(`Dropped undecodable session field "${key}"`);
       }
@@ -79,10 +87,15 @@ export class SessionService {
     };
   }
 
-  /** Ends the session a credential names. Returns whether there was one. */
+  /**
+   * Ends the session a credential names. Returns whether there was one. With `durability`, rejects
+   * with `SessionDurabilityError` when the replicas did not confirm it (so do the two below).
+   */
   async destroy(token: string): Promise<boolean> {
     const found = await this.resolve(token);
-    return found ? this.store.destroy(found.storeId) : false;
+    const destroyed = found ? await this.store.destroy(found.storeId, { durable: true }) : false;
+    if (found && destroyed) this.loader.lifecycle?.revoked(found, 'token');
+    return destroyed;
   }
 
   /** The user's live sessions, oldest first. */
@@ -91,13 +104,22 @@ export class SessionService {
   }
 
   /** Ends one of the user's sessions by its id (handle). False for an unknown or malformed id. */
-  destroyById(userId: string, id: string): Promise<boolean> {
-    return USER_ID.test(userId) && isHandle(id) ? this.store.destroyByHandle(userId, id) : Promise.resolve(false);
+  async destroyById(userId: string, id: string): Promise<boolean> {
+    if (!USER_ID.test(userId) || !isHandle(id)) return false;
+    const destroyed = await this.store.destroyByHandle(userId, id);
+    if (destroyed) this.loader.lifecycle?.revoked({ handle: id, userId }, 'id');
+    return destroyed;
   }
 
   /** Ends every session of the user, or every one but `except` (the current session's id). */
-  destroyAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
-    return USER_ID.test(userId) ? this.store.destroyAllForUser(userId, options.except) : Promise.resolve(0);
+  async destroyAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
+    if (!USER_ID.test(userId)) return 0;
+    const lifecycle = this.loader.lifecycle;
+    // An event names its session, so list them first, but only when there is a listener to tell.
+    const listed = lifecycle?.emitting ? await this.store.listForUser(userId) : [];
+    const count = await this.store.destroyAllForUser(userId, options.except);
+    lifecycle?.revokedAll(userId, listed.map((s) => s.handle).filter((h) => h !== options.except), count);
+    return count;
   }
 
   /** Whether the store answers within `timeoutMs`. */
@@ -111,6 +133,16 @@ export class SessionService {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private issuerNamed(name: string | undefined): SessionStrategy {
+    if (name === undefined) return this.loader.issuer;
+    const strategy = this.loader.strategies.find((s) => s.name === name);
+    if (!strategy) {
+      const configured = this.loader.strategies.map((s) => `'${s.name}'`).join(', ');
+      throw new SessionUsageError(`create(): no strategy '${name}' is configured (configured: ${configured})`);
+    }
+    return strategy;
   }
 
   private async resolve(token: string) {

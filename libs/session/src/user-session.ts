@@ -36,7 +36,8 @@ export class UserSession<T extends object = Record<string, unknown>> {
 
   /** A non-secret identifier of the session (its handle), safe to log or show. Not the credential. */
   get id(): string {
-    return this.state.handle;
+    // After logIn()/regenerate() the session's id is the new one, saved at the end of the request.
+    return this.state.rotateTo?.handle ?? this.state.handle;
   }
 
   get userId(): string | null {

@@ -8,7 +8,7 @@ import { Logger } from '@nestjs/common';
 import type { Command, Redis, RedisOptions } from 'ioredis';
 import { SessionStoreUnavailableError } from '../src/session.errors.js';
 import { RedisSessionStore } from '../src/store/redis-session.store.js';
-import { META, dataField, indexMember, sessionKey, userIndexKey } from '../src/store/redis-schema.js';
+import { META, REVOKED_MARK_TTL_MS, dataField, indexMember, sessionKey, userIndexKey, userRevokedKey } from '../src/store/redis-schema.js';
 import type { StoreSettings } from '../src/store/session-store.interface.js';
 import {
   allKeysAndValues,
@@ -109,6 +109,10 @@ describe('RedisSessionStore on Redis', () => {
         // create stamps lastAccess and computes the expiry from two Date.now() calls: allow 5 ms.
         expect(Math.abs(expiresAt - Math.min(last + idleMs, deadline))).toBeLessThanOrEqual(5);
         expect(expiresAt).toBeLessThanOrEqual(deadline);
+      } else if (entry.type === 'string') {
+        // The "sign out everywhere" mark (destroyAllForUser): short-lived.
+        expect(entry.key).toMatch(/^sess:revoked:\{/);
+        expect(entry.ttlMs).toBeLessThanOrEqual(REVOKED_MARK_TTL_MS);
       } else {
         expect(entry.type).toBe('zset');
         const [, lastDeadline] = await admin.zrange(entry.key, '-1', '-1', 'WITHSCORES');
@@ -192,7 +196,7 @@ describe('RedisSessionStore on Redis', () => {
 
     // No write left a partial hash behind for a destroyed session, and the index lists only bTo.
     expect((await allKeysAndValues(admin)).map((e) => e.key).sort()).toEqual(
-      [sessionKey(PREFIX, bTo.storeId), userIndexKey(PREFIX, user)].sort(),
+      [sessionKey(PREFIX, bTo.storeId), userIndexKey(PREFIX, user), userRevokedKey(PREFIX, user)].sort(),
     );
     expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1')).toEqual([indexMember(bTo.handle, bTo.storeId)]);
   });

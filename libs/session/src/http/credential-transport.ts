@@ -23,7 +23,11 @@ export class CookieTransport implements CredentialTransport {
     if (header === null) return { kind: 'none' };
     if (header === 'ambiguous' || header.length > 16 * 1024) return { kind: 'unusable' };
     // Decoding is disabled: our credentials are plain base64url, anything percent-encoded is foreign.
-    const occurrences = header.split(';').filter((part) => part.trim().startsWith(`${this.cookie.name}=`));
+    // Names are compared trimmed, as parseCookie reads them: "sid =a; sid=b" is two cookies named sid.
+    const occurrences = header.split(';').filter((part) => {
+      const eq = part.indexOf('=');
+      return eq > -1 && part.slice(0, eq).trim() === this.cookie.name;
+    });
     if (occurrences.length === 0) return { kind: 'none' };
     if (occurrences.length > 1) return { kind: 'unusable' };
     const value = parseCookie(header, { decode: (v) => v })[this.cookie.name];

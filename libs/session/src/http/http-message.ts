@@ -1,6 +1,13 @@
 /** The part of an incoming request the library reads (Express, Fastify and Node requests all fit). */
 export interface SessionRequest {
   readonly headers: Record<string, string | string[] | undefined>;
+  /**
+   * Node's per-header lists (Node >= 18.3). `headers` keeps only the first of a repeated
+   * Authorization (Node drops the others), so repeats are detected here.
+   */
+  readonly headersDistinct?: Record<string, string[] | undefined>;
+  /** Fastify: the Node request. */
+  readonly raw?: { readonly headersDistinct?: Record<string, string[] | undefined> };
 }
 
 /** Writes response headers on Express, Fastify or a plain Node response. */
@@ -32,6 +39,10 @@ export function responseWriter(response: unknown): ResponseWriter {
 
 /** One header value: a repeated header is ambiguous and counts as absent-but-presented. */
 export function singleHeader(request: SessionRequest, name: string): string | null | 'ambiguous' {
+  // (Repeated Cookie lines are joined by Node and may legally carry different cookies: the cookie
+  // transport checks its own name for repeats instead.)
+  const distinct = name === 'cookie' ? undefined : (request.headersDistinct ?? request.raw?.headersDistinct)?.[name];
+  if (distinct && distinct.length > 1) return 'ambiguous';
   const value = request.headers[name];
   if (value === undefined) return null;
   if (Array.isArray(value)) return value.length === 1 ? value[0] : 'ambiguous';

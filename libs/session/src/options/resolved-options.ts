@@ -10,6 +10,8 @@ import type {
   SessionStrategyName,
 } from './session-options.interface.js';
 import { assertValidOptions } from './session-options.validation.js';
+import { resolveOperations, type ResolvedCsrf, type ResolvedMetrics } from './resolve-operations.js';
+import type { ExpiryTrackingSettings } from '../store/session-expiry.interface.js';
 
 export interface ResolvedCookie {
   readonly name: string;
@@ -40,6 +42,16 @@ export interface ResolvedSessionOptions extends StoreSettings {
   readonly header: string | null;
   readonly jwt: ResolvedJwt | null;
   readonly guard: 'global' | 'manual';
+  /** The near-cache, or null when off. */
+  readonly cache: { readonly maxEntries: number; readonly ttlMs: number } | null;
+  /** The cross-origin (CSRF) check, or null when off. */
+  readonly csrf: ResolvedCsrf | null;
+  /** The expiry sweeper's settings, or null when `session.expired` events are off. */
+  readonly expiryEvents: ExpiryTrackingSettings | null;
+  /** OpenTelemetry metrics, or null when off. */
+  readonly metrics: ResolvedMetrics | null;
+  /** `WAIT` after logouts and revokes; null: off. */
+  readonly durability: { readonly replicas: number; readonly timeoutMs: number } | null;
 }
 
 /** Validates the raw options (throwing one SessionConfigError with every problem) and applies defaults. */
@@ -49,6 +61,10 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
   const absoluteSeconds = options.ttl?.absolute ?? Math.max(SESSION_DEFAULTS.absoluteSeconds, idleSeconds);
   const touchAfterSeconds = options.touchAfter ?? Math.min(idleSeconds / 4, SESSION_DEFAULTS.touchAfterCapSeconds);
   const strategy = options.strategy ?? 'session-id';
+  const strategies = Array.isArray(strategy) ? strategy : [strategy];
+  const cookie = resolveCookie(options);
+  // A custom strategy class may read cookies too: only a bearer-only jwt setup needs no CSRF check.
+  const usesCookies = cookie !== null && strategies.some((s) => s !== 'jwt' || options.jwt?.transport === 'cookie');
   return {
     store: options.store ?? 'redis',
     redis: options.store === 'memory' ? null : (options.redis ?? null),
@@ -63,6 +79,14 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     header: options.header ?? null,
     jwt: resolveJwt(options, absoluteSeconds),
     guard: options.guard ?? 'manual',
+    cache: options.cache
+      ? {
+          maxEntries: options.cache.maxEntries ?? SESSION_DEFAULTS.cacheMaxEntries,
+          ttlMs: options.cache.ttlMs ?? SESSION_DEFAULTS.cacheTtlMs,
+        }
+      : null,
+    ...resolveOperations(options, usesCookies),
+    durability: options.durability ? { replicas: options.durability.replicas, timeoutMs: options.durability.timeoutMs } : null,
   };
 }
 

@@ -9,4 +9,6 @@ export const SESSION_DEFAULTS = {
   header: 'x-session-id',
   jwtAlgorithms: ['HS256'],
   minHmacSecretBytes: 32,
+  cacheMaxEntries: 10_000,
+  cacheTtlMs: 30_000,
 } as const;

@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import type { SessionStrategy } from '../strategies/session-strategy.interface.js';
+import type { SessionCsrfOptions, SessionExpiryEventsOptions, SessionMetricsOptions } from './session-operations-options.interface.js';
 
 /** The built-in strategies, by the names used in configuration. */
 export type SessionStrategyName = 'session-id' | 'jwt' | 'hashed';
@@ -83,6 +84,29 @@ export interface SessionJwtOptions {
   transport?: 'bearer' | 'cookie';
 }
 
+/**
+ * The opt-in near-cache: recently loaded sessions kept in process, invalidated by Redis
+ * (`CLIENT TRACKING`) when another server changes or revokes them. Standalone and Sentinel only.
+ */
+export interface SessionCacheOptions {
+  /** Sessions kept per process (least recently used dropped first). @default 10000 */
+  maxEntries?: number;
+  /** Longest an entry is served without asking Redis, in milliseconds. @default 30000 */
+  ttlMs?: number;
+}
+
+/**
+ * Make sign-outs survive a failover: after a session is destroyed by a logout or a revoke, Redis
+ * `WAIT replicas timeoutMs` must confirm that many replicas have the deletion; otherwise the
+ * request fails with `SessionDurabilityError` (HTTP 503). Only for deployments with replicas.
+ */
+export interface SessionDurabilityOptions {
+  /** Replicas that must acknowledge the deletion (at least 1). */
+  replicas: number;
+  /** Longest wait for them, in ms; must be below the client's `commandTimeout` (1000 by default). */
+  timeoutMs: number;
+}
+
 /** Options of `SessionModule.forRoot()` / the factory of `forRootAsync()`. */
 export interface SessionModuleOptions {
   /** How to reach Redis. Required unless `store` is 'memory'. */
@@ -109,4 +133,14 @@ export interface SessionModuleOptions {
   maxSessionsPerUser?: number;
   /** 'global' registers SessionGuard for every route; otherwise use @UseGuards(SessionGuard). */
   guard?: 'global' | 'manual';
+  /** Confirm logouts and revokes on replicas with `WAIT` (Redis store only). @default off */
+  durability?: SessionDurabilityOptions;
+  /** In-process near-cache kept coherent by Redis invalidations. @default off */
+  cache?: SessionCacheOptions | false;
+  /** Refuse unsafe cross-origin requests (CSRF defence); `false` turns it off. @default on for cookie transport */
+  csrf?: SessionCsrfOptions | false;
+  /** Emit `session.expired` from a deadline sweeper (costs a write per session created and destroyed). @default false */
+  expiryEvents?: boolean | SessionExpiryEventsOptions;
+  /** OpenTelemetry metrics; `false` records nothing. @default the global MeterProvider */
+  metrics?: SessionMetricsOptions | false;
 }

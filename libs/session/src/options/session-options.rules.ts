@@ -5,7 +5,7 @@ type Raw = Record<string, unknown>;
 
 const KNOWN_OPTIONS = new Set([
   'redis', 'store', 'strategy', 'ttl', 'touchAfter', 'keyPrefix', 'cookie', 'header', 'jwt',
-  'maxDataBytes', 'maxSessionsPerUser', 'guard',
+  'maxDataBytes', 'maxSessionsPerUser', 'guard', 'cache', 'csrf', 'expiryEvents', 'metrics', 'durability',
 ]);
 const STRATEGY_NAMES = new Set(['session-id', 'jwt', 'hashed']);
 const ALGORITHMS = new Set(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);
@@ -156,5 +156,40 @@ export function checkCookieSafety(options: Raw): string[] {
   }
   if (name.startsWith('__Secure-') && !secure) problems.push('cookie.name with the __Secure- prefix requires cookie.secure true');
   if (cookie.httpOnly === false) problems.push('cookie.httpOnly must not be false: scripts must never read a session credential');
+  return problems;
+}
+
+/** ioredis' commandTimeout the module will use, when it can tell (not for a `{ client }` it was given). */
+function commandTimeoutOf(redis: unknown): number | null {
+  if (!isObject(redis) || redis.client !== undefined) return null;
+  const cluster = isObject(redis.cluster) ? redis.cluster : null;
+  const clientOptions = cluster
+    ? (isObject(cluster.options) && isObject(cluster.options.redisOptions) ? cluster.options.redisOptions : {})
+    : (isObject(redis.options) ? redis.options : {});
+  const timeout = clientOptions.commandTimeout;
+  // RECOMMENDED_REDIS_OPTIONS.commandTimeout; no timeout at all when set to undefined on purpose.
+  return typeof timeout === 'number' ? timeout : 'commandTimeout' in clientOptions ? null : 1000;
+}
+
+export function checkDurability(options: Raw): string[] {
+  const durability = options.durability;
+  if (durability === undefined) return [];
+  if (!isObject(durability)) return [`durability must be { replicas, timeoutMs } (got ${describeValue('durability', durability)})`];
+  const problems = Object.keys(durability)
+    .filter((key) => key !== 'replicas' && key !== 'timeoutMs')
+    .map((key) => `durability.${key} is not a known option (known: replicas, timeoutMs)`);
+  const { replicas, timeoutMs } = durability;
+  if (!Number.isInteger(replicas) || (replicas as number) < 1) {
+    problems.push(`durability.replicas must be a positive integer (got ${describeValue('durability.replicas', replicas)})`);
+  }
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1) {
+    problems.push(`durability.timeoutMs must be a positive integer of milliseconds (got ${describeValue('durability.timeoutMs', timeoutMs)})`);
+  } else {
+    const limit = commandTimeoutOf(options.redis);
+    if (limit !== null && (timeoutMs as number) >= limit) {
+      problems.push(`durability.timeoutMs must be below the Redis commandTimeout (${limit} ms), or WAIT itself times out (got ${timeoutMs})`);
+    }
+  }
+  if (options.store === 'memory') problems.push("durability needs the Redis store (store is 'memory')");
   return problems;
 }

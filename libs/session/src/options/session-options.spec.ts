@@ -8,7 +8,7 @@ import type { SessionModuleOptions } from './session-options.interface.js';
 
 const SECRET = 'unit-test-hmac-secret-0123456789abcdef'; // 38 bytes
 const KNOWN =
-  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard';
+  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard, cache, csrf, expiryEvents, metrics, durability';
 
 /** Resolves options that are expected to be invalid and returns the SessionConfigError. */
 function configError(options: unknown): SessionConfigError {
@@ -45,7 +45,28 @@ describe('resolveSessionOptions: defaults', () => {
       header: null,
       jwt: null,
       guard: 'manual',
+      cache: null,
+      csrf: { trustedOrigins: new Set() },
+      expiryEvents: null,
+      metrics: { meterProvider: null },
+      durability: null,
     });
+  });
+
+  it('applies the near-cache defaults and refuses bad cache settings', () => {
+    const url = 'redis://localhost:6379/0';
+    expect(resolveSessionOptions({ redis: { url }, cache: {} }).cache).toEqual({ maxEntries: 10000, ttlMs: 30000 });
+    expect(resolveSessionOptions({ redis: { url }, cache: { maxEntries: 5, ttlMs: 100 } }).cache).toEqual({ maxEntries: 5, ttlMs: 100 });
+    expect(resolveSessionOptions({ redis: { url }, cache: false }).cache).toBeNull();
+    expectProblems({ redis: { url }, cache: { maxEntries: 0, ttlMs: 1.5, size: 3 } }, [
+      'cache.maxEntries must be a positive integer (got 0)',
+      'cache.ttlMs must be a positive integer (got 1.5)',
+      'cache.size is not a known option (known: maxEntries, ttlMs)',
+    ]);
+    expectProblems({ store: 'memory', cache: {} }, ["cache only applies to store 'redis' (the memory store is in-process already)"]);
+    expect(configError({ redis: { cluster: { nodes: [{ host: 'h', port: 7000 }] } }, cache: {} }).message).toContain(
+      'cache is not supported on Redis Cluster',
+    );
   });
 
   it("defaults the store to 'redis' and keeps the redis options", () => {

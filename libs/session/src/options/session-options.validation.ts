@@ -15,7 +15,8 @@ import {
 } from 'class-validator';
 import { SessionConfigError } from '../session.errors.js';
 import { describeValue } from './describe-value.js';
-import { checkJwtOptions, checkRedisOptions, checkStrategies, checkCookieSafety } from './session-options.rules.js';
+import { checkDurability, checkJwtOptions, checkRedisOptions, checkStrategies, checkCookieSafety } from './session-options.rules.js';
+import { checkOperationsOptions } from './session-operations.rules.js';
 
 const POSITIVE_INT = { message: 'must be a positive integer' };
 const TEXT = { message: 'must be a string' };
@@ -45,6 +46,13 @@ class JwtDto {
   @IsOptional() @IsString(TEXT) audience?: string;
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) expiresIn?: number;
   @IsOptional() @IsIn(['bearer', 'cookie'], { message: "must be 'bearer' or 'cookie'" }) transport?: string;
+}
+
+class CacheDto {
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) @Max(10_000_000, { message: 'must be at most 10000000' })
+  maxEntries?: number;
+  @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) @Max(24 * 3600 * 1000, { message: 'must be at most 86400000 (one day)' })
+  ttlMs?: number;
 }
 
 class SessionOptionsDto {
@@ -91,15 +99,39 @@ export function collectOptionProblems(raw: unknown): string[] {
     const { issuer, audience, expiresIn, transport } = options.jwt as Record<string, unknown>;
     problems.push(...flatten(validateSync(plainToInstance(JwtDto, { issuer, audience, expiresIn, transport })), 'jwt'));
   }
+  problems.push(...checkCache(options));
   return [
     ...problems,
     ...checkStrategies(options),
     ...checkRedisOptions(options),
     ...checkJwtOptions(options),
     ...checkCookieSafety(options),
+    ...checkDurability(options),
     ...checkTtlOrder(options),
+    ...checkOperationsOptions(options),
   ];
 }
+
+function checkCache(options: Record<string, unknown>): string[] {
+  const cache = options.cache;
+  if (cache === undefined || cache === false) return [];
+  if (typeof cache !== 'object' || cache === null || Array.isArray(cache)) {
+    return [`cache must be an object { maxEntries, ttlMs } or false (got ${describeValue('cache', cache)})`];
+  }
+  const problems = flatten(validateSync(plainToInstance(CacheDto, cache)), 'cache');
+  for (const key of Object.keys(cache)) {
+    if (key !== 'maxEntries' && key !== 'ttlMs') problems.push(`cache.${key} is not a known option (known: maxEntries, ttlMs)`);
+  }
+  if (options.store === 'memory') problems.push("cache only applies to store 'redis' (the memory store is in-process already)");
+  const redis = options.redis as Record<string, unknown> | undefined;
+  if (redis && typeof redis === 'object' && redis.cluster !== undefined) problems.push(CACHE_ON_CLUSTER);
+  return problems;
+}
+
+/** Tracking is per node: one invalidation link cannot cover a Cluster, so the cache is refused. */
+export const CACHE_ON_CLUSTER =
+  'cache is not supported on Redis Cluster (CLIENT TRACKING is per node, so invalidations from other masters ' +
+  'would be missed and stale sessions served); remove the cache option or use a standalone/Sentinel Redis';
 
 function checkTtlOrder(options: Record<string, unknown>): string[] {
   const ttl = options.ttl as { idle?: unknown; absolute?: unknown } | undefined;

@@ -1,5 +1,5 @@
-import { SessionDataTooLargeError } from '../session.errors.js';
-import { dataField, fieldCost } from './redis-schema.js';
+import { SessionDataTooLargeError, SessionGoneError } from '../session.errors.js';
+import { REVOKED_MARK_TTL_MS, dataField, fieldCost } from './redis-schema.js';
 import { applyDelta, dataBytes, largestKey } from './session-data.util.js';
 import type {
   NewSession,
@@ -11,6 +11,7 @@ import type {
   StoredSession,
   WriteRefusal,
 } from './session-store.interface.js';
+import type { ExpiredSession, SessionExpirySource } from './session-expiry.interface.js';
 
 interface Entry {
   session: StoredSession;
@@ -24,11 +25,15 @@ const SWEEP_EVERY_MS = 60_000;
  * In-process store with the same semantics as RedisSessionStore, for zero-setup demos and for
  * users' unit tests. It is not shared between processes, so it is not for production clusters.
  */
-export class MemorySessionStore implements SessionStore {
+export class MemorySessionStore implements SessionStore, SessionExpirySource {
   private readonly sessions = new Map<string, Entry>();
   /** userId -> (storeId -> handle), oldest first by insertion. */
   private readonly users = new Map<string, Map<string, string>>();
+  /** userId -> when "sign out everywhere" last ran (epoch ms); see NewSession.notRevokedSince. */
+  private readonly revokedAt = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
+  /** Sessions found expired and not yet reported by sweepExpired (only with `expiryEvents`). */
+  private readonly expired: ExpiredSession[] = [];
 
   constructor(private readonly settings: StoreSettings) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
@@ -47,6 +52,7 @@ export class MemorySessionStore implements SessionStore {
     if (dataBytes(session.data) > this.settings.maxDataBytes) {
       throw new SessionDataTooLargeError(largestKey(session.data), this.settings.maxDataBytes);
     }
+    if (this.revokedSince(session.userId, session.notRevokedSince)) throw new SessionGoneError();
     this.insert(session);
     return { evicted: this.evictOverLimit(session) };
   }
@@ -76,7 +82,7 @@ export class MemorySessionStore implements SessionStore {
 
   async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
     const entry = this.live(fromStoreId);
-    if (!entry) return 'gone';
+    if (!entry || this.revokedSince(to.userId, to.notRevokedSince)) return 'gone';
     const data = applyDelta(entry.data, delta);
     if (dataBytes(data) > this.settings.maxDataBytes) return 'too-large';
     const sameUser = entry.session.userId !== null && entry.session.userId === to.userId;
@@ -115,6 +121,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async destroyAllForUser(userId: string, exceptHandle?: string): Promise<number> {
+    this.revokedAt.set(userId, Date.now());
     let count = 0;
     for (const [storeId, handle] of [...(this.users.get(userId) ?? [])]) {
       if (handle !== exceptHandle && (await this.destroy(storeId))) count++;
@@ -126,9 +133,20 @@ export class MemorySessionStore implements SessionStore {
     return true;
   }
 
+  /** Reports sessions that expired since the last call (`expiryEvents`); each once. */
+  async sweepExpired(limit: number): Promise<ExpiredSession[]> {
+    this.sweep();
+    return this.expired.splice(0, limit);
+  }
+
   /** Stops the background sweeper (the store is otherwise garbage-collected with its owner). */
   close(): void {
     clearInterval(this.sweeper);
+  }
+
+  private revokedSince(userId: string | null, since: number | undefined): boolean {
+    const at = userId === null || since === undefined ? undefined : this.revokedAt.get(userId);
+    return at !== undefined && at >= since! && Date.now() - at < REVOKED_MARK_TTL_MS;
   }
 
   private insert(session: NewSession): void {
@@ -160,6 +178,10 @@ export class MemorySessionStore implements SessionStore {
     if (!entry) return null;
     const now = Date.now();
     if (now >= entry.session.absoluteDeadline || now >= entry.lastAccessAt + this.settings.idleMs) {
+      if (this.settings.expiryEvents) {
+        const { handle, userId, absoluteDeadline } = entry.session;
+        this.expired.push({ handle, userId, reason: entry.lastAccessAt + this.settings.idleMs >= absoluteDeadline ? 'absolute' : 'idle' });
+      }
       void this.destroy(storeId);
       return null;
     }
@@ -172,5 +194,6 @@ export class MemorySessionStore implements SessionStore {
 
   private sweep(): void {
     for (const storeId of [...this.sessions.keys()]) this.live(storeId);
+    for (const [userId, at] of this.revokedAt) if (Date.now() - at >= REVOKED_MARK_TTL_MS) this.revokedAt.delete(userId);
   }
 }

@@ -5,6 +5,7 @@
  * Layout:
  *   <prefix>{<storeId>}        HASH  one session: META fields + one `d:<key>` field per data key
  *   <prefix>user:{<userId>}    ZSET  the user's sessions, member `<handle>.<storeId>`, score = absolute deadline (ms)
+ *   <prefix>ended              Pub/Sub channel (not a key): "a session ended", so every instance closes its sockets
  *
  * The braces are Redis Cluster hash tags: every script below touches exactly one key, so it is valid
  * on Cluster. A session and its user index live in different slots and are never touched by one script.
@@ -15,6 +16,12 @@ export const FORMAT_VERSION = '1';
 
 export const sessionKey = (prefix: string, storeId: string): string => `${prefix}{${storeId}}`;
 export const userIndexKey = (prefix: string, userId: string): string => `${prefix}user:{${userId}}`;
+/** STRING: when "sign out everywhere" last ran for the user (epoch ms), so logins under way then fail. */
+export const userRevokedKey = (prefix: string, userId: string): string => `${prefix}revoked:{${userId}}`;
+/** How long that mark is kept: far longer than any request that could still be saving a login. */
+export const REVOKED_MARK_TTL_MS = 10 * 60_000;
+/** Pub/Sub channel announcing ended sessions (destroyed, rotated, revoked) to every app instance. */
+export const endedChannel = (prefix: string): string => `${prefix}ended`;
 
 /** Metadata fields of the session hash. Data fields use DATA_PREFIX, so the two can never clash. */
 export const META = {
@@ -27,7 +34,12 @@ export const META = {
   userAgent: 'm:ua',
   size: 'm:s',
   strategy: 'm:k',
+  /** Recent `increment` op ids with their results (`;<op>=<value>` x 16), for exactly-once re-sends. */
+  ops: 'm:o',
 } as const;
+
+/** How many recent increment op ids a session remembers (covers every re-send of one connection). */
+export const REMEMBERED_OPS = 16;
 
 export const DATA_PREFIX = 'd:';
 export const dataField = (key: string): string => `${DATA_PREFIX}${key}`;
@@ -130,14 +142,20 @@ return {1, size}
 `;
 
 /**
- * Atomically add an integer to one data field (absent counts as 0). ARGV: now, idleMs, maxBytes,
- * field, by. Returns {1, newValue}, {0} gone, {-1} over maxBytes, {-2} the field is not an integer.
+ * Atomically add an integer to one data field (absent counts as 0), exactly once per op id: a
+ * re-sent command (ioredis after a reconnect, Cluster after a redirect) whose op id is among the
+ * session's last REMEMBERED_OPS (16) returns the first result and changes nothing. ARGV: now, idleMs,
+ * maxBytes, field, by, op id (base64url). Returns {1, newValue}, {0} gone, {-1} over maxBytes,
+ * {-2} the field is not an integer.
  */
 const INCREMENT = `${EXPIRE_AT}
 local now, idle, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local deadline, size = alive(KEYS[1], now, idle)
 if not deadline then return {0} end
-local field = ARGV[4]
+local field, op = ARGV[4], ARGV[6]
+local ops = redis.call('HGET', KEYS[1], '${META.ops}') or ''
+local seen = string.find(ops, ';' .. op .. '=', 1, true)
+if seen then return {1, string.match(ops, '^%-?%d+', seen + #op + 2)} end
 local old = redis.call('HGET', KEYS[1], field)
 if old and not string.match(old, '^%-?%d+$') then return {-2} end
 local value = tonumber(old or '0') + tonumber(ARGV[5])
@@ -145,7 +163,13 @@ local text = string.format('%d', value)
 if old then size = size - #field - #old end
 size = size + #field + #text
 if size > max then return {-1} end
-redis.call('HSET', KEYS[1], field, text, '${META.size}', size, '${META.lastAccess}', ARGV[1])
+ops = ops .. ';' .. op .. '=' .. text
+local _, count = string.gsub(ops, ';', '')
+while count > ${REMEMBERED_OPS} do
+  ops = string.sub(ops, (string.find(ops, ';', 2, true)))
+  count = count - 1
+end
+redis.call('HSET', KEYS[1], field, text, '${META.size}', size, '${META.lastAccess}', ARGV[1], '${META.ops}', ops)
 expire_at(KEYS[1], now, idle, deadline)
 return {1, text}
 `;

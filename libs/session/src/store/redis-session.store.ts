@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import { SessionDataTooLargeError, SessionStoreUnavailableError } from '../session.errors.js';
+import { randomToken } from '../crypto.util.js';
+import { SessionDataTooLargeError, SessionDurabilityError, SessionGoneError, SessionStoreUnavailableError } from '../session.errors.js';
 import {
   DATA_PREFIX,
   FORMAT_VERSION,
@@ -10,8 +11,10 @@ import {
   fieldCost,
   indexMember,
   parseIndexMember,
+  REVOKED_MARK_TTL_MS,
   sessionKey,
   userIndexKey,
+  userRevokedKey,
   type ScriptName,
 } from './redis-schema.js';
 import type {
@@ -25,12 +28,15 @@ import type {
   WriteRefusal,
 } from './session-store.interface.js';
 import { applyDelta, dataBytes, largestKey } from './session-data.util.js';
+import { RedisDeadlineIndex } from './redis-deadline.index.js';
 
 type ScriptRunner = (key: string, ...args: Array<string | number>) => Promise<unknown>;
 
 /** Redis (standalone, Sentinel or Cluster) implementation of the SessionStore contract. */
 export class RedisSessionStore implements SessionStore {
   private readonly logger = new Logger('SessionStore');
+  /** Deadline sets for `session.expired` events; null unless `expiryEvents` is on. */
+  private readonly deadlines: RedisDeadlineIndex | null;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -40,6 +46,8 @@ export class RedisSessionStore implements SessionStore {
       // defineCommand sends EVALSHA and falls back to EVAL after NOSCRIPT (e.g. after a restart).
       redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
+    const expiry = settings.expiryEvents;
+    this.deadlines = expiry ? new RedisDeadlineIndex(redis, { ...settings, expiryEvents: expiry }) : null;
   }
 
   async find(storeId: string): Promise<StoredSession | null> {
@@ -54,10 +62,6 @@ export class RedisSessionStore implements SessionStore {
     if (size > this.settings.maxDataBytes) {
       throw new SessionDataTooLargeError(largestKey(session.data), this.settings.maxDataBytes);
     }
-    // The index is written before the session, so "revoke all" never misses a live session.
-    const evicted = session.userId
-      ? await this.indexAdd(session.userId, session.handle, session.storeId, session.absoluteDeadline, true)
-      : [];
     const created = await this.run(
       'sessionCreate',
       this.key(session.storeId),
@@ -67,7 +71,18 @@ export class RedisSessionStore implements SessionStore {
       ...this.encodeFields(session, Date.now(), size),
     );
     if (created !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
+    // After the session exists: a failed create must never leave an entry that reads as "expired".
+    await this.deadlines?.add(session);
+    // Indexed once the session exists (another instance listing the user's sessions never sees the
+    // entry without its session and prunes it, which left sessions no "revoke all" could reach) and
+    // before the caller hands out the credential, so "revoke all" never misses an acknowledged one.
+    const evicted = session.userId
+      ? await this.indexAdd(session.userId, session.handle, session.storeId, session.absoluteDeadline, true)
+      : [];
+    const revoked = session.userId !== null && (await this.revokedSince(session.userId, session.notRevokedSince));
+    if (revoked) await this.destroy(session.storeId);
     await this.destroyMembers(evicted);
+    if (revoked) throw new SessionGoneError();
     return { evicted: evicted.map((m) => parseIndexMember(m)?.handle ?? m) };
   }
 
@@ -88,6 +103,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal> {
+    // The op id makes the script idempotent: ioredis re-sends a command whose reply was lost when
+    // it reconnects (and Cluster retries after MOVED/failover), and the script applies it once.
     const reply = await this.run(
       'sessionIncrement',
       this.key(storeId),
@@ -96,6 +113,7 @@ export class RedisSessionStore implements SessionStore {
       this.settings.maxDataBytes,
       dataField(key),
       by,
+      randomToken(12),
     );
     const outcome = writeOutcome(reply);
     return outcome === 'ok' ? Number((reply as unknown[])[1]) : outcome;
@@ -109,9 +127,6 @@ export class RedisSessionStore implements SessionStore {
     if (size > this.settings.maxDataBytes) return 'too-large';
     const next: NewSession = { ...old, ...to, data };
     const sameUser = old.userId !== null && old.userId === to.userId;
-    const evicted = to.userId
-      ? await this.indexAdd(to.userId, to.handle, to.storeId, old.absoluteDeadline, !sameUser)
-      : [];
     const now = Date.now();
     const created = await this.run(
       'sessionCreate',
@@ -122,18 +137,32 @@ export class RedisSessionStore implements SessionStore {
       ...this.encodeFields(next, now, size),
     );
     if (created !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
-    await this.destroy(fromStoreId);
+    await this.deadlines?.add(next);
+    // Indexed after the session exists, before the credential is handed out (see create).
+    const evicted = to.userId
+      ? await this.indexAdd(to.userId, to.handle, to.storeId, old.absoluteDeadline, !sameUser)
+      : [];
+    const revoked = to.userId !== null && (await this.revokedSince(to.userId, to.notRevokedSince));
+    // The old session must still exist when it is deleted: if a logout, a revoke or a concurrent
+    // rotation of the same id removed it meanwhile, the new session must not outlive it.
+    const moved = !revoked && (await this.destroy(fromStoreId));
+    if (!moved) await this.destroy(to.storeId);
     await this.destroyMembers(evicted);
-    return 'ok';
+    return moved ? 'ok' : 'gone';
   }
 
-  async destroy(storeId: string): Promise<boolean> {
+  async destroy(storeId: string, options: { durable?: boolean } = {}): Promise<boolean> {
+    // Before the delete, so the sweeper never mistakes a destroyed session for an expired one.
+    await this.deadlines?.remove(storeId);
     const reply = await this.run('sessionDestroy', this.key(storeId));
     if (reply === null) return false;
+    const durability = options.durable ? this.settings.durability : null;
+    const unconfirmed = durability ? await this.replicasMissing(this.key(storeId), durability) : null;
     const [userId, handle] = expectStrings(reply, 'sessionDestroy');
     if (userId && handle) {
       await this.call(() => this.redis.zrem(userIndexKey(this.settings.keyPrefix, userId), indexMember(handle, storeId)));
     }
+    if (unconfirmed) throw unconfirmed;
     return true;
   }
 
@@ -151,12 +180,15 @@ export class RedisSessionStore implements SessionStore {
 
   async destroyByHandle(userId: string, handle: string): Promise<boolean> {
     const member = (await this.indexList(userId)).find((m) => m.handle === handle);
-    return member ? this.destroy(member.storeId) : false;
+    return member ? this.destroy(member.storeId, { durable: true }) : false;
   }
 
   async destroyAllForUser(userId: string, exceptHandle?: string): Promise<number> {
+    // Marked first: a login under way now finds the mark after indexing its session and gives up.
+    const mark = userRevokedKey(this.settings.keyPrefix, userId);
+    await this.call(() => this.redis.set(mark, String(Date.now()), 'PX', REVOKED_MARK_TTL_MS));
     const members = (await this.indexList(userId)).filter((m) => m.handle !== exceptHandle);
-    const results = await Promise.all(members.map((m) => this.destroy(m.storeId)));
+    const results = await Promise.all(members.map((m) => this.destroy(m.storeId, { durable: true })));
     return results.filter(Boolean).length;
   }
 
@@ -166,6 +198,34 @@ export class RedisSessionStore implements SessionStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * `WAIT` on the connection that deleted `key`: a pipeline that names the key is routed to the node
+   * owning its slot on Cluster (one connection per node), and WAIT counts that connection's writes.
+   * Returns the error to report when fewer than `replicas` acknowledged, else null.
+   */
+  private async replicasMissing(
+    key: string,
+    { replicas, timeoutMs }: { replicas: number; timeoutMs: number },
+  ): Promise<SessionDurabilityError | null> {
+    let results: Array<[Error | null, unknown]> | null;
+    try {
+      results = await this.call(() => this.redis.pipeline().exists(key).wait(replicas, timeoutMs).exec());
+    } catch (error) {
+      return new SessionDurabilityError(0, replicas, timeoutMs, error);
+    }
+    const [error, acknowledged] = results?.[1] ?? [new Error('no reply to WAIT'), 0];
+    if (error) return new SessionDurabilityError(0, replicas, timeoutMs, error);
+    const count = Number(acknowledged);
+    return count >= replicas ? null : new SessionDurabilityError(count, replicas, timeoutMs);
+  }
+
+  /** Whether "sign out everywhere" ran for the user at or after `since` (no check without `since`). */
+  private async revokedSince(userId: string, since: number | undefined): Promise<boolean> {
+    if (since === undefined) return false;
+    const mark = await this.call(() => this.redis.get(userRevokedKey(this.settings.keyPrefix, userId)));
+    return mark !== null && Number(mark) >= since;
   }
 
   private key(storeId: string): string {
@@ -273,15 +333,41 @@ export class RedisSessionStore implements SessionStore {
     return this.call(() => runner.call(this.redis, key, ...args));
   }
 
-  /** Every Redis failure becomes SessionStoreUnavailableError: never a 500, never "no session". */
+  /**
+   * Every Redis failure becomes SessionStoreUnavailableError: never a 500, never "no session".
+   * ioredis arms `commandTimeout` only when a command is written to a node; a Cluster that is not
+   * ready (e.g. every seed refused at startup) keeps commands in its own queue forever. The
+   * deadline below bounds every call anyway (measured: such requests hung > 8 s without it).
+   */
   private async call<T>(command: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await command();
+      const reply = command();
+      const limit = this.callDeadlineMs;
+      if (limit === null) return await reply;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no reply within ${limit} ms`)), limit);
+      });
+      return await Promise.race([reply, expired]);
     } catch (error) {
       throw error instanceof SessionDataTooLargeError ? error : new SessionStoreUnavailableError(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
+
+  /** The client's commandTimeout plus a little (null when the client has none). */
+  private get callDeadlineMs(): number | null {
+    const options = (this.redis as Cluster).isCluster
+      ? (this.redis as Cluster).options.redisOptions
+      : (this.redis as Redis).options;
+    const timeout = options?.commandTimeout;
+    return typeof timeout === 'number' && timeout > 0 ? timeout + CALL_DEADLINE_GRACE_MS : null;
+  }
 }
+
+/** Beyond commandTimeout, so that ioredis' own "Command timed out" normally comes first. */
+const CALL_DEADLINE_GRACE_MS = 100;
 
 function writeOutcome(reply: unknown): 'ok' | WriteRefusal {
   const code = Array.isArray(reply) ? Number(reply[0]) : NaN;

@@ -1,3 +1,5 @@
+import type { ExpiryTrackingSettings } from './session-expiry.interface.js';
+
 /**
  * What a store keeps for one session. `data` holds the JSON text of each data key as stored, so a
  * store never parses app data and a corrupt value can be dropped by the caller, key by key.
@@ -45,6 +47,12 @@ export interface NewSession {
   readonly userAgent: string | null;
   readonly strategy: string;
   readonly data: ReadonlyMap<string, string>;
+  /**
+   * When the request that signs the user in started (epoch ms). If "sign out everywhere" ran for
+   * the user at or after that time, the new session is refused ('gone'): a login that was under
+   * way when the user revoked everything must not survive it. Absent: no check.
+   */
+  readonly notRevokedSince?: number;
 }
 
 /** The new identity a session gets on rotation. */
@@ -53,6 +61,8 @@ export interface RotationTarget {
   readonly handle: string;
   readonly userId: string | null;
   readonly strategy: string;
+  /** See NewSession.notRevokedSince. */
+  readonly notRevokedSince?: number;
 }
 
 /** What `commit` and `increment` report when they could not apply the change. */
@@ -86,13 +96,17 @@ export interface SessionStore {
    * new key, then delete the old one). Returns 'gone' when the old session no longer exists.
    */
   rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal>;
-  /** Deletes a session and unlinks it from its user. Returns whether it existed. */
-  destroy(storeId: string): Promise<boolean>;
+  /**
+   * Deletes a session and unlinks it from its user. Returns whether it existed. With
+   * `{ durable: true }` and `durability` configured, a deletion that fewer replicas confirmed
+   * throws `SessionDurabilityError` (after deleting and unlinking).
+   */
+  destroy(storeId: string, options?: { durable?: boolean }): Promise<boolean>;
   /** The user's live sessions, oldest first; stale index entries are pruned on the way. */
   listForUser(userId: string): Promise<SessionInfo[]>;
-  /** Destroys the user's session with this handle. Returns whether one was found. */
+  /** Destroys the user's session with this handle (durably, see `destroy`). Returns whether one was found. */
   destroyByHandle(userId: string, handle: string): Promise<boolean>;
-  /** Destroys every session of the user except the one with `exceptHandle`; returns how many. */
+  /** Destroys every session of the user except the one with `exceptHandle` (durably); returns how many. */
   destroyAllForUser(userId: string, exceptHandle?: string): Promise<number>;
   /** Answers whether the store is reachable (a bounded PING for Redis). */
   ping(): Promise<boolean>;
@@ -108,4 +122,8 @@ export interface StoreSettings {
   readonly touchAfterMs: number;
   readonly maxDataBytes: number;
   readonly maxSessionsPerUser: number | null;
+  /** Track deadlines so expired sessions can be reported (`expiryEvents`); absent or null: off. */
+  readonly expiryEvents?: ExpiryTrackingSettings | null;
+  /** `WAIT` after durable destroys (Redis only); absent or null: off. */
+  readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null;
 }

@@ -1,5 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
-import { randomToken } from '../crypto.util.js';
+import type { KeyObject } from 'node:crypto';
+import { jwtKeyObject, randomToken } from '../crypto.util.js';
 import { CookieTransport, HeaderTransport, type CredentialTransport } from '../http/credential-transport.js';
 import type { ResponseWriter, SessionRequest } from '../http/http-message.js';
 import type { ResolvedJwt, ResolvedSessionOptions } from '../options/resolved-options.js';
@@ -31,6 +32,7 @@ export class JwtSessionStrategy implements SessionStrategy {
   private readonly jwt: ResolvedJwt;
   private readonly service = new JwtService();
   private readonly transport: CredentialTransport;
+  private readonly keyObjects = new Map<string, KeyObject>();
 
   constructor(options: ResolvedSessionOptions) {
     if (!options.jwt) throw new SessionUsageError("The jwt strategy needs the module's jwt options");
@@ -57,7 +59,8 @@ export class JwtSessionStrategy implements SessionStrategy {
         algorithms: this.jwt.algorithms,
         issuer: this.jwt.issuer,
         audience: this.jwt.audience,
-        ...(key.secret !== undefined ? { secret: key.secret } : { publicKey: key.publicKey }),
+        // (@nestjs/jwt passes the KeyObject through; its types only name string | Buffer.)
+        ...(key.secret !== undefined ? { secret: this.keyObject(key, 'verify') } : { publicKey: this.keyObject(key, 'verify') }),
       });
       const { sid, sub, exp } = claims;
       const wellFormed =
@@ -90,7 +93,7 @@ export class JwtSessionStrategy implements SessionStrategy {
         ...(this.jwt.issuer !== undefined ? { issuer: this.jwt.issuer } : {}),
         ...(this.jwt.audience !== undefined ? { audience: this.jwt.audience } : {}),
         ...(signer.kid ? { keyid: signer.kid } : {}),
-        ...(signer.secret !== undefined ? { secret: signer.secret } : { privateKey: signer.privateKey }),
+        ...(signer.secret !== undefined ? { secret: this.keyObject(signer, 'sign') } : { privateKey: this.keyObject(signer, 'sign') }),
       },
     );
     return { credential, storeId: sid };
@@ -115,6 +118,17 @@ export class JwtSessionStrategy implements SessionStrategy {
     } catch {
       return null;
     }
+  }
+
+  /** The key as a KeyObject, built once per key and use (see jwtKeyObject). */
+  private keyObject(key: ResolvedJwt['keys'][number], use: 'sign' | 'verify'): string {
+    const id = `${use}:${this.jwt.keys.indexOf(key)}`;
+    let object = this.keyObjects.get(id);
+    if (!object) {
+      object = jwtKeyObject(key, use);
+      this.keyObjects.set(id, object);
+    }
+    return object as unknown as string;
   }
 
   /** Picks the verification key by `kid`; with a single unnamed secret, a `kid` is refused. */

@@ -1,0 +1,162 @@
+import type { Redis } from 'ioredis';
+import { sessionKey } from '../store/redis-schema.js';
+import type {
+  NewSession,
+  RotationTarget,
+  SessionDelta,
+  SessionInfo,
+  SessionStore,
+  StoreSettings,
+  StoredSession,
+  WriteRefusal,
+} from '../store/session-store.interface.js';
+import { InvalidationLink } from './invalidation-link.js';
+import { NearCache, type SessionCacheStats } from './near-cache.js';
+
+/** The near-cache settings after defaults. */
+export interface ResolvedSessionCache {
+  readonly maxEntries: number;
+  readonly ttlMs: number;
+}
+
+/**
+ * The Redis store with an in-process near-cache of recently loaded sessions in front of it.
+ *
+ * - A cached read costs no Redis command. It goes to Redis only when the entry is missing, older
+ *   than `ttlMs`, past its idle or absolute deadline, or when the sliding expiry is due (once per
+ *   `touchAfter`, as without the cache), so a busy session never expires in Redis.
+ * - Every change to a session key, by any server including this one, comes back from Redis as an
+ *   invalidation (`CLIENT TRACKING`); while that link is down the cache is empty and bypassed.
+ * - This process's own writes also drop the entry at once (before and after the call) and void
+ *   reads still in flight for that key, so a request never reads around its own write.
+ */
+export class CachedSessionStore implements SessionStore {
+  private readonly cache: NearCache;
+  private readonly link: InvalidationLink;
+  private readonly clientPrefix: string;
+
+  constructor(
+    private readonly inner: SessionStore,
+    redis: Redis,
+    private readonly settings: StoreSettings,
+    options: ResolvedSessionCache,
+  ) {
+    this.cache = new NearCache(options.maxEntries, options.ttlMs);
+    // Redis reports the full key, including an ioredis `keyPrefix` if the client has one.
+    this.clientPrefix = redis.options.keyPrefix ?? '';
+    // `<prefix>{`: every session key and nothing else (the user index is `<prefix>user:{...}`).
+    const trackedPrefix = this.clientPrefix + sessionKey(settings.keyPrefix, '').slice(0, -1);
+    this.link = new InvalidationLink(redis, trackedPrefix, {
+      invalidated: (keys) => (keys === null ? this.cache.flush() : keys.forEach((k) => this.cache.invalidate(k, true))),
+      linkChanged: (up) => this.cache.setUp(up),
+    });
+  }
+
+  async find(storeId: string): Promise<StoredSession | null> {
+    const key = this.key(storeId);
+    const now = Date.now();
+    const hit = this.cache.lookup(key, now);
+    if (hit && this.servable(hit, now)) return hit;
+    if (!this.cache.isUp) return this.inner.find(storeId);
+    const ticket = this.cache.begin(key);
+    let session: StoredSession | null = null;
+    try {
+      session = await this.inner.find(storeId);
+      return session;
+    } finally {
+      // Cached only if no invalidation of the key (or flush) came in while the read was out.
+      this.cache.finish(ticket, session, Date.now());
+    }
+  }
+
+  create(session: NewSession): Promise<{ evicted: string[] }> {
+    return this.writing([session.storeId], () => this.inner.create(session), (result) => {
+      if (result.evicted.length > 0) {
+        this.cache.dropWhere((s) => s.userId === session.userId && result.evicted.includes(s.handle));
+      }
+    });
+  }
+
+  commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
+    return this.writing([storeId], () => this.inner.commit(storeId, delta));
+  }
+
+  increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal> {
+    return this.writing([storeId], () => this.inner.increment(storeId, key, by));
+  }
+
+  rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
+    return this.writing([fromStoreId, to.storeId], () => this.inner.rotate(fromStoreId, to, delta), () => {
+      // Rotation into a user may evict that user's oldest sessions (maxSessionsPerUser).
+      if (to.userId !== null && this.settings.maxSessionsPerUser !== null) {
+        this.cache.dropWhere((s) => s.userId === to.userId);
+      }
+    });
+  }
+
+  destroy(storeId: string, options?: { durable?: boolean }): Promise<boolean> {
+    return this.writing([storeId], () => this.inner.destroy(storeId, options));
+  }
+
+  listForUser(userId: string): Promise<SessionInfo[]> {
+    return this.inner.listForUser(userId);
+  }
+
+  async destroyByHandle(userId: string, handle: string): Promise<boolean> {
+    try {
+      return await this.inner.destroyByHandle(userId, handle);
+    } finally {
+      this.cache.dropWhere((s) => s.userId === userId && s.handle === handle);
+    }
+  }
+
+  async destroyAllForUser(userId: string, exceptHandle?: string): Promise<number> {
+    try {
+      return await this.inner.destroyAllForUser(userId, exceptHandle);
+    } finally {
+      this.cache.dropWhere((s) => s.userId === userId && s.handle !== exceptHandle);
+    }
+  }
+
+  ping(): Promise<boolean> {
+    return this.inner.ping();
+  }
+
+  /** Hit/miss counters and whether the invalidation link is up. */
+  stats(): SessionCacheStats {
+    return this.cache.stats();
+  }
+
+  /** Stops the invalidation link (and tracking on the main connection); the cache is emptied. */
+  async close(): Promise<void> {
+    await this.link.close();
+    this.cache.flush();
+  }
+
+  private key(storeId: string): string {
+    return this.clientPrefix + sessionKey(this.settings.keyPrefix, storeId);
+  }
+
+  /** A cached copy is served only while Redis would still hold it and no touch is due. */
+  private servable(session: StoredSession, now: number): boolean {
+    const { idleMs, touchAfterMs } = this.settings;
+    return now < session.absoluteDeadline && now < session.lastAccessAt + idleMs && now - session.lastAccessAt < touchAfterMs;
+  }
+
+  /**
+   * One of our own writes: the entries are dropped before it is sent (reads still out for those
+   * keys are voided) and again once it settled, whatever the outcome. Redis's own invalidation of
+   * the write follows on the link; these drops only make it immediate for this process.
+   */
+  private async writing<T>(storeIds: string[], write: () => Promise<T>, after?: (result: T) => void): Promise<T> {
+    const keys = storeIds.map((id) => this.key(id));
+    keys.forEach((k) => this.cache.invalidate(k));
+    try {
+      const result = await write();
+      after?.(result);
+      return result;
+    } finally {
+      keys.forEach((k) => this.cache.invalidate(k));
+    }
+  }
+}

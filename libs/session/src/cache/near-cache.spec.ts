@@ -1,0 +1,97 @@
+import { describe, expect, it } from '@jest/globals';
+import type { StoredSession } from '../store/session-store.interface.js';
+import { NearCache } from './near-cache.js';
+
+const session = (storeId: string, userId: string | null = 'u1'): StoredSession => ({
+  storeId,
+  handle: `h-${storeId}`,
+  userId,
+  createdAt: 0,
+  lastAccessAt: 0,
+  absoluteDeadline: 1e15,
+  userAgent: null,
+  strategy: 'session-id',
+  data: new Map(),
+});
+
+function upCache(maxEntries = 10, ttlMs = 1000): NearCache {
+  const cache = new NearCache(maxEntries, ttlMs);
+  cache.setUp(true);
+  return cache;
+}
+
+function load(cache: NearCache, key: string, now = 0): void {
+  cache.finish(cache.begin(key), session(key), now);
+}
+
+describe('NearCache', () => {
+  it('caches a read reply and serves it until ttlMs', () => {
+    const cache = upCache(10, 1000);
+    load(cache, 'k');
+    expect(cache.lookup('k', 999)?.storeId).toBe('k');
+    expect(cache.lookup('k', 1000)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, entries: 0 });
+  });
+
+  it('does not cache a reply when the key was invalidated while the read was out', () => {
+    const cache = upCache();
+    const ticket = cache.begin('k');
+    cache.invalidate('k', true);
+    expect(cache.finish(ticket, session('k'), 0)).toBe(false);
+    expect(cache.lookup('k', 0)).toBeUndefined();
+    // A read that starts after the invalidation is cacheable again.
+    load(cache, 'k');
+    expect(cache.lookup('k', 0)).toBeDefined();
+  });
+
+  it('voids every open ticket on a flush or a bulk drop', () => {
+    const cache = upCache();
+    const before = cache.begin('k');
+    cache.flush();
+    expect(cache.finish(before, session('k'), 0)).toBe(false);
+    const other = cache.begin('j');
+    cache.dropWhere(() => false);
+    expect(cache.finish(other, session('j'), 0)).toBe(false);
+  });
+
+  it('serves and caches nothing while the link is down, and starts empty when it comes back', () => {
+    const cache = upCache();
+    load(cache, 'k');
+    const ticket = cache.begin('j');
+    cache.setUp(false);
+    expect(cache.finish(ticket, session('j'), 0)).toBe(false);
+    expect(cache.lookup('k', 0)).toBeUndefined();
+    load(cache, 'k');
+    expect(cache.stats()).toMatchObject({ state: 'down', entries: 0, bypassed: 1 });
+    cache.setUp(true);
+    expect(cache.lookup('k', 0)).toBeUndefined();
+  });
+
+  it('evicts the least recently used entry beyond maxEntries (approximately: the newer half stays put)', () => {
+    const cache = upCache(4);
+    for (const key of ['a', 'b', 'c', 'd']) load(cache, key);
+    cache.lookup('a', 0); // the oldest entry, read again: moved to the front
+    cache.lookup('d', 0); // among the newest: stays where it is
+    load(cache, 'e');
+    expect(cache.lookup('b', 0)).toBeUndefined();
+    for (const key of ['a', 'c', 'd', 'e']) expect(cache.lookup(key, 0)).toBeDefined();
+  });
+
+  it('drops the entries a predicate selects (revoke-all of one user)', () => {
+    const cache = upCache();
+    cache.finish(cache.begin('a'), session('a', 'alice'), 0);
+    cache.finish(cache.begin('b'), session('b', 'bob'), 0);
+    cache.dropWhere((s) => s.userId === 'alice');
+    expect(cache.lookup('a', 0)).toBeUndefined();
+    expect(cache.lookup('b', 0)).toBeDefined();
+  });
+
+  it('forgets its bookkeeping once no read of a key is out', () => {
+    const cache = upCache();
+    const t1 = cache.begin('k');
+    const t2 = cache.begin('k');
+    cache.finish(t1, null, 0);
+    cache.finish(t2, session('k'), 0);
+    expect((cache as unknown as { pending: Map<string, unknown> }).pending.size).toBe(0);
+  });
+});

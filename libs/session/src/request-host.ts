@@ -1,0 +1,61 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { responseWriter, type ResponseWriter, type SessionRequest } from './http/http-message.js';
+import { SessionUsageError } from './session.errors.js';
+
+/** The HTTP request behind a route or a GraphQL resolver, and the response a credential goes out on. */
+export interface RequestHost {
+  readonly request: SessionRequest & Record<string | symbol, unknown>;
+  readonly response: ResponseWriter;
+}
+
+/** What Nest's GraphQL drivers put in a resolver's context (Apollo: `req`; Mercurius: `reply`). */
+interface GraphqlContext {
+  req?: unknown;
+  request?: unknown;
+  res?: unknown;
+  reply?: { request?: unknown };
+}
+
+const isRequest = (value: unknown): value is RequestHost['request'] =>
+  typeof value === 'object' && value !== null && typeof (value as SessionRequest).headers === 'object';
+
+const NO_RESPONSE: ResponseWriter = {
+  appendHeader: () => {
+    throw new SessionUsageError(
+      'The GraphQL context has no HTTP response to send the session cookie on. ' +
+        'Return { req, res } (Express) or { req, reply } (Fastify) from the GraphQL context function.',
+    );
+  },
+};
+
+/**
+ * The request of an HTTP route, or of a GraphQL resolver (its third argument is the GraphQL context,
+ * which carries `req`): found without importing @nestjs/graphql, so that package stays optional.
+ * Null for other transports (a gateway's messages are handled in ws/).
+ */
+export function requestHost(context: ExecutionContext): RequestHost | null {
+  const type = context.getType<string>();
+  if (type === 'http') {
+    const http = context.switchToHttp();
+    return { request: http.getRequest(), response: responseWriter(http.getResponse()) };
+  }
+  if (type !== 'graphql') return null;
+  const gql = context.getArgs()[2] as GraphqlContext | undefined;
+  const request = gql?.req ?? gql?.request ?? gql?.reply?.request;
+  if (!isRequest(request)) return null;
+  // Express links the response to its request; a Fastify request does not know its reply.
+  const response = gql?.res ?? gql?.reply ?? (request as { res?: unknown }).res;
+  return { request, response: response ? responseWriter(response) : NO_RESPONSE };
+}
+
+/** Like requestHost, but a GraphQL context without a request is a usage error that says how to fix it. */
+export function requireRequestHost(context: ExecutionContext): RequestHost | null {
+  const host = requestHost(context);
+  if (!host && context.getType<string>() === 'graphql') {
+    throw new SessionUsageError(
+      'SessionGuard found no HTTP request in the GraphQL context: keep the driver default context, ' +
+        'or return an object with `req` from your context function.',
+    );
+  }
+  return host;
+}
