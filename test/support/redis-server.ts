@@ -46,6 +46,11 @@ export interface StartRedisServerOptions {
   args?: string[];
   /** Fixed port; by default a free one is picked (never 6379). */
   port?: number;
+  /**
+   * A config file passed as redis-server's first argument (the command-line options still apply
+   * on top). Sentinel needs one it can rewrite: `{ configFile, args: ['--sentinel'] }`.
+   */
+  configFile?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,10 +93,23 @@ function registry(): Registry {
   return reg;
 }
 
+/**
+ * Registers a directory (e.g. a topology's shared config dir) to be removed when the worker exits,
+ * like the servers' own dirs; returns a function that removes it now.
+ */
+export function trackTempDir(dir: string): () => void {
+  const reg = registry();
+  reg.dirs.add(dir);
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    reg.dirs.delete(dir);
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Asks the kernel for a free port. Another process may grab it before redis does: callers retry. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -123,11 +141,12 @@ interface Running {
 }
 
 /** Spawns redis-server on `port` and resolves once it (and not some other process) answers PING. */
-async function launch(port: number, extraArgs: readonly string[]): Promise<Running> {
+async function launch(port: number, extraArgs: readonly string[], configFile?: string): Promise<Running> {
   const reg = registry();
   const dir = await mkdtemp(join(tmpdir(), 'redis-test-'));
   reg.dirs.add(dir);
   const args = [
+    ...(configFile === undefined ? [] : [configFile]),
     '--port', String(port),
     '--bind', HOST,
     '--save', '',
@@ -233,6 +252,7 @@ class RedisServer implements RedisServerHandle {
     readonly port: number,
     private readonly args: readonly string[],
     private running: Running,
+    private readonly configFile?: string,
   ) {
     this.url = `redis://${HOST}:${port}`;
   }
@@ -273,20 +293,21 @@ class RedisServer implements RedisServerHandle {
 
   async restart(): Promise<void> {
     await this.stop();
-    this.running = await launch(this.port, this.args);
+    this.running = await launch(this.port, this.args, this.configFile);
   }
 }
 
 /** Starts a private redis-server on a free loopback port and waits until it answers PING. */
 export async function startRedisServer(opts: StartRedisServerOptions = {}): Promise<RedisServerHandle> {
   const args = [...(opts.args ?? [])];
+  const { configFile } = opts;
   if (opts.port === 6379) throw new Error('refusing port 6379: it may belong to a real Redis');
-  if (opts.port !== undefined) return new RedisServer(opts.port, args, await launch(opts.port, args));
+  if (opts.port !== undefined) return new RedisServer(opts.port, args, await launch(opts.port, args, configFile), configFile);
   let lastError: unknown;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
     try {
-      return new RedisServer(port, args, await launch(port, args));
+      return new RedisServer(port, args, await launch(port, args, configFile), configFile);
     } catch (err) {
       // Only a lost race for the port is worth another try; anything else would fail again.
       if (!(err instanceof EarlyExitError && err.addressInUse)) throw err;
@@ -302,6 +323,10 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
  * that is already gone (after kill9/stop) leaves a 2 s timer behind, which delays Jest's exit.
  */
 export async function redisClientFor(handle: RedisServerHandle, options: RedisOptions = {}): Promise<Redis> {
+  // ioredis falls back to 6379 when no port is given: never let a test reach a real Redis there.
+  if (!Number.isInteger(handle.port) || handle.port === 6379) {
+    throw new Error(`refusing to connect to port ${String(handle.port)}: not a private test server`);
+  }
   const client = new Redis({ host: handle.host, port: handle.port, ...options, lazyConnect: true });
   await client.connect();
   return client;
