@@ -1,0 +1,105 @@
+/**
+ * One benchmark app in its own Node process. Chosen by the environment:
+ *   BENCH_ADAPTER   express | fastify
+ *   BENCH_STACK     bare | ours | express-session | fastify-session
+ *   BENCH_STRATEGY  session-id | jwt | hashed          (ours)
+ *   BENCH_CACHE     1 = near-cache on                  (ours)
+ *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
+ * Prints `READY <port>` once it listens on 127.0.0.1 (an ephemeral port).
+ */
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SessionModule, type SessionModuleOptions, type SessionStrategyName } from '../../libs/session/src/index.js';
+import { BareController, ExpressSessionController, FastifySessionController, OursController } from './routes.js';
+
+export const BENCH_JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmnopqrstuv';
+const COOKIE_SECRET = 'bench-cookie-secret-0123456789abcdefghijklmnopqrstuv';
+const THIRTY_MINUTES_MS = 30 * 60 * 1000;
+
+const env = process.env;
+const adapter = env.BENCH_ADAPTER === 'fastify' ? 'fastify' : 'express';
+const stack = env.BENCH_STACK ?? 'bare';
+
+function oursOptions(): SessionModuleOptions {
+  const strategy = (env.BENCH_STRATEGY ?? 'session-id') as SessionStrategyName;
+  const redis: SessionModuleOptions['redis'] = env.REDIS_CLUSTER
+    ? { cluster: { nodes: JSON.parse(env.REDIS_CLUSTER) as Array<{ host: string; port: number }> } }
+    : { url: env.REDIS_URL as string };
+  return {
+    redis,
+    strategy,
+    cookie: { secure: false },
+    guard: 'global',
+    ...(strategy === 'jwt' ? { jwt: { secret: BENCH_JWT_SECRET } } : {}),
+    ...(env.BENCH_CACHE === '1' ? { cache: { maxEntries: 10_000, ttlMs: 30_000 } } : {}),
+  };
+}
+
+function rootModule(): DynamicModule {
+  const controllers: Record<string, Type> = {
+    bare: BareController,
+    ours: OursController,
+    'express-session': ExpressSessionController,
+    'fastify-session': FastifySessionController,
+  };
+  @Module({})
+  class BenchModule {}
+  return {
+    module: BenchModule,
+    imports: stack === 'ours' ? [SessionModule.forRoot(oursOptions())] : [],
+    controllers: [controllers[stack]],
+  };
+}
+
+/** connect-redis 9 takes a node-redis (`redis` package) client, not ioredis. */
+async function connectRedisStore() {
+  const { createClient } = await import('redis');
+  const { RedisStore } = await import('connect-redis');
+  const client = createClient({ url: env.REDIS_URL });
+  client.on('error', (error: Error) => process.stderr.write(`node-redis: ${error.message}\n`));
+  await client.connect();
+  return new RedisStore({ client, prefix: 'sess:' });
+}
+
+async function create(): Promise<INestApplication> {
+  const logger = ['error', 'warn'] as const;
+  if (adapter === 'express') {
+    const app = await NestFactory.create(rootModule(), { logger: [...logger] });
+    if (stack === 'express-session') {
+      const { default: session } = await import('express-session');
+      // The settings the express-session and connect-redis docs recommend.
+      app.use(
+        session({
+          store: await connectRedisStore(),
+          secret: COOKIE_SECRET,
+          resave: false,
+          saveUninitialized: false,
+          cookie: { maxAge: THIRTY_MINUTES_MS },
+        }),
+      );
+    }
+    return app;
+  }
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule(), new FastifyAdapter(), { logger: [...logger] });
+  if (stack === 'fastify-session') {
+    const { default: fastifyCookie } = await import('@fastify/cookie');
+    const { default: fastifySession } = await import('@fastify/session');
+    await app.register(fastifyCookie);
+    // @fastify/session's documented defaults (rolling: true), the same store and cookie lifetime.
+    await app.register(fastifySession, {
+      secret: COOKIE_SECRET,
+      store: (await connectRedisStore()) as never,
+      saveUninitialized: false,
+      cookie: { secure: false, maxAge: THIRTY_MINUTES_MS },
+    });
+  }
+  return app;
+}
+
+const app = await create();
+app.enableShutdownHooks();
+await app.listen(0, '127.0.0.1');
+const address = app.getHttpServer().address() as { port: number };
+process.stdout.write(`READY ${address.port}\n`);

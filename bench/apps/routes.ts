@@ -1,0 +1,115 @@
+/**
+ * The benchmark's routes, once per session stack, with the same work otherwise:
+ *   POST /login {user}        (setup only, not measured) starts a signed-in session
+ *   GET  /me                  read path: who is signed in
+ *   PUT  /cart/:sku {qty,...} write path: one cart item (one session key) set to the body
+ * Unauthenticated requests get 401 on /me and /cart in every stack except `bare`.
+ */
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, UnauthorizedException } from '@nestjs/common';
+import { AllowAnonymous, Session, type UserSession } from '../../libs/session/src/index.js';
+
+type CartItem = Record<string, unknown>;
+type OursData = Record<string, unknown>;
+
+/** No sessions at all: the ceiling. */
+@Controller()
+export class BareController {
+  @Post('login')
+  @HttpCode(200)
+  login(@Body() body: { user: string }) {
+    return { userId: body.user };
+  }
+
+  @Get('me')
+  me() {
+    return { userId: 'bench' };
+  }
+
+  @Put('cart/:sku')
+  put(@Param('sku') sku: string, @Body() _body: CartItem) {
+    return { sku };
+  }
+}
+
+/** This library (the guard is global: /me and /cart need a session). */
+@Controller()
+export class OursController {
+  @AllowAnonymous()
+  @Post('login')
+  @HttpCode(200)
+  async login(@Body() body: { user: string }, @Session() session: UserSession<OursData>) {
+    await session.logIn(body.user);
+    return { userId: body.user, token: session.token };
+  }
+
+  @Get('me')
+  me(@Session() session: UserSession<OursData>) {
+    return { userId: session.userId };
+  }
+
+  @Put('cart/:sku')
+  put(@Param('sku') sku: string, @Body() body: CartItem, @Session() session: UserSession<OursData>) {
+    session.set(`cart:${sku}`, body);
+    return { sku };
+  }
+}
+
+interface ExpressSessionLike {
+  userId?: string;
+  cart?: Record<string, CartItem>;
+}
+
+/** express-session: `req.session` is a plain object saved whole when it changed. */
+@Controller()
+export class ExpressSessionController {
+  @Post('login')
+  @HttpCode(200)
+  login(@Body() body: { user: string }, @Req() req: { session: ExpressSessionLike }) {
+    req.session.userId = body.user;
+    return { userId: body.user };
+  }
+
+  @Get('me')
+  me(@Req() req: { session: ExpressSessionLike }) {
+    if (!req.session.userId) throw new UnauthorizedException();
+    return { userId: req.session.userId };
+  }
+
+  @Put('cart/:sku')
+  put(@Param('sku') sku: string, @Body() body: CartItem, @Req() req: { session: ExpressSessionLike }) {
+    if (!req.session.userId) throw new UnauthorizedException();
+    (req.session.cart ??= {})[sku] = body;
+    return { sku };
+  }
+}
+
+interface FastifySessionLike {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
+}
+
+/** @fastify/session: `request.session.get/set`. */
+@Controller()
+export class FastifySessionController {
+  @Post('login')
+  @HttpCode(200)
+  login(@Body() body: { user: string }, @Req() req: { session: FastifySessionLike }) {
+    req.session.set('userId', body.user);
+    return { userId: body.user };
+  }
+
+  @Get('me')
+  me(@Req() req: { session: FastifySessionLike }) {
+    const userId = req.session.get('userId');
+    if (!userId) throw new UnauthorizedException();
+    return { userId };
+  }
+
+  @Put('cart/:sku')
+  put(@Param('sku') sku: string, @Body() body: CartItem, @Req() req: { session: FastifySessionLike }) {
+    if (!req.session.get('userId')) throw new UnauthorizedException();
+    const cart = { ...((req.session.get('cart') as Record<string, CartItem> | undefined) ?? {}), [sku]: body };
+    req.session.set('cart', cart);
+    return { sku };
+  }
+}

@@ -1,0 +1,442 @@
+/**
+ * `npm run bench`: the session-layer benchmark (see bench/README in the main README, "Performance").
+ *
+ * Starts a private redis-server, then one app process after another (bare Nest, express-session +
+ * connect-redis, ours per strategy with and without the near-cache; the same on Fastify), loads
+ * GET /me and PUT /cart/:sku with autocannon (same connections and duration for all, after a
+ * warm-up), and reads Redis's counters around each run. Then the large-session write scenario,
+ * Redis memory per session, and the same app on a 3-master Cluster.
+ *
+ * Environment: BENCH_SECONDS (3), BENCH_WARMUP (2), BENCH_BUDGET (285 s for the whole run), BENCH_CONNECTIONS (32), BENCH_SESSIONS (100),
+ * BENCH_ONLY=<variant id,...> (a partial run: results only under bench/results/), BENCH_SKIP=large,cluster.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { startRedisServer } from '../test/support/redis-server.js';
+import { startApp, type AppProcess } from './lib/app-process.js';
+import { renderChart } from './lib/chart.js';
+import { startBenchCluster } from './lib/cluster.js';
+import { runLoad, send, signIn, type Credential, type LoadResult } from './lib/load.js';
+import type { BenchConfig, BenchResults, LargeSessionPoint, MemoryResult, PathName, PathResult, Variant } from './lib/model.js';
+import { delta, readCounters, roundTrips } from './lib/redis-stats.js';
+import { CAPACITY, capacityTable, checksTable, clusterTable, largeTable, mainTable, memoryTable, targetChecks } from './lib/report.js';
+
+const env = process.env;
+const num = (value: string | undefined, fallback: number) => (value ? Number(value) : fallback);
+const config: BenchConfig = {
+  connections: num(env.BENCH_CONNECTIONS, 32),
+  seconds: num(env.BENCH_SECONDS, 3),
+  warmupSeconds: num(env.BENCH_WARMUP, 2),
+  sessions: num(env.BENCH_SESSIONS, 100),
+  quick: env.BENCH_SECONDS !== undefined && Number(env.BENCH_SECONDS) < 3,
+};
+/** Whole run, seconds: a scenario that would not fit is skipped (and said so) rather than overrun. */
+const BUDGET_SECONDS = num(env.BENCH_BUDGET, 285);
+const started = Date.now();
+const elapsed = () => (Date.now() - started) / 1000;
+/** Rough cost of one app's runs: boot, sign-ins, warm-ups, two measured runs, probes. */
+const variantSeconds = () => 7 + config.warmupSeconds * 1.5 + config.seconds * 2;
+const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',')) : null;
+const skip = new Set((env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+const PROBE_REQUESTS = 10;
+const LARGE_SIZES = [10, 50, 100, 200];
+const LARGE_SESSIONS = 8;
+/** About 250 bytes per cart item: 200 items make a session of about 50 KB. */
+const NOTE = 'n'.repeat(226);
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+function variants(): Variant[] {
+  const list: Variant[] = [
+    { id: 'express-bare', label: 'bare Nest (Express)', adapter: 'express', stack: 'bare', topology: 'standalone' },
+    { id: 'express-session', label: 'express-session + connect-redis', adapter: 'express', stack: 'express-session', topology: 'standalone' },
+  ];
+  for (const strategy of ['session-id', 'jwt', 'hashed'] as const) {
+    for (const cache of [false, true]) {
+      list.push({
+        id: `express-ours-${strategy}${cache ? '-cache' : ''}`,
+        label: `ours ${strategy}${cache ? ' + near-cache' : ''}`,
+        adapter: 'express',
+        stack: 'ours',
+        strategy,
+        cache,
+        topology: 'standalone',
+      });
+    }
+  }
+  list.push(
+    { id: 'fastify-bare', label: 'bare Nest (Fastify)', adapter: 'fastify', stack: 'bare', topology: 'standalone' },
+    { id: 'fastify-session', label: '@fastify/session + connect-redis', adapter: 'fastify', stack: 'fastify-session', topology: 'standalone' },
+    { id: 'fastify-ours-session-id', label: 'ours session-id (Fastify)', adapter: 'fastify', stack: 'ours', strategy: 'session-id', cache: false, topology: 'standalone' },
+    { id: 'fastify-ours-session-id-cache', label: 'ours session-id + near-cache (Fastify)', adapter: 'fastify', stack: 'ours', strategy: 'session-id', cache: true, topology: 'standalone' },
+  );
+  return list;
+}
+
+interface Target {
+  /** Clients for INFO counters: the server, or every Cluster master. */
+  nodes: Redis[];
+  env: Record<string, string>;
+}
+
+function appEnv(variant: Variant, target: Target): Record<string, string> {
+  return {
+    ...target.env,
+    BENCH_ADAPTER: variant.adapter,
+    BENCH_STACK: variant.stack,
+    BENCH_STRATEGY: variant.strategy ?? '',
+    BENCH_CACHE: variant.cache ? '1' : '0',
+  };
+}
+
+async function flush(target: Target): Promise<void> {
+  await Promise.all(target.nodes.map((n) => n.flushall()));
+}
+
+async function measure(
+  variant: Variant,
+  path: PathName,
+  app: AppProcess,
+  target: Target,
+  load: () => Promise<LoadResult>,
+  probe: () => Promise<void>,
+): Promise<PathResult> {
+  const before = await readCounters(target.nodes);
+  const cpuBefore = app.cpuSeconds();
+  const result = await load();
+  await settle(target);
+  const cpuAfter = app.cpuSeconds();
+  const after = await readCounters(target.nodes);
+  const d = delta(before, after);
+  const rt = await roundTrips(target.nodes, probe);
+  const n = result.requests;
+  const row: PathResult = {
+    variant,
+    path,
+    requests: n,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
+    failed: result.non2xx + result.errors,
+    roundTrips: rt.length / PROBE_REQUESTS,
+    roundTripCommands: [...new Set(rt)],
+    commands: d.commands / n,
+    bytesIn: d.netIn / n,
+    bytesOut: d.netOut / n,
+    redisUsec: d.topLevelUsec / n,
+    redisCpuUs: (d.cpuSeconds * 1e6) / n,
+    appCpuUs: ((cpuAfter - cpuBefore) * 1e6) / n,
+  };
+  log(
+    `  ${path.padEnd(15)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50.toFixed(1)} ms  p99 ${row.p99.toFixed(1)} ms  ` +
+      `RT ${row.roundTrips.toFixed(2)} [${row.roundTripCommands.join(',')}]  cmds ${row.commands.toFixed(2)}  in ${row.bytesIn.toFixed(0)} B  ` +
+      `app ${row.appCpuUs.toFixed(0)} µs  redis ${row.redisCpuUs.toFixed(1)} µs${row.failed ? `  FAILED ${row.failed}` : ''}`,
+  );
+  return row;
+}
+
+/**
+ * autocannon stops at its deadline with requests still in flight: wait until Redis is quiet, so
+ * their commands neither leak into the MONITOR probe nor get lost from the counters.
+ */
+async function settle(target: Target): Promise<void> {
+  const total = async () => Object.values((await readCounters(target.nodes)).calls).reduce((a, b) => a + b, 0);
+  const deadline = Date.now() + 3000;
+  let last = await total();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await total();
+    if (now === last || Date.now() > deadline) return;
+    last = now;
+  }
+}
+
+async function runVariant(variant: Variant, target: Target, memory: MemoryResult[]): Promise<PathResult[]> {
+  log(`${variant.label} [${variant.id}]`);
+  await flush(target);
+  const app = await startApp(appEnv(variant, target));
+  try {
+    const credentials: Credential[] = variant.stack === 'bare' ? [{}] : await signIn(app.url, config.sessions, variant.strategy === 'jwt');
+    const base = { url: app.url, connections: config.connections, credentials };
+    await runLoad({ ...base, seconds: config.warmupSeconds, path: 'read' });
+    const read = await measure(
+      variant,
+      'GET /me',
+      app,
+      target,
+      () => runLoad({ ...base, seconds: config.seconds, path: 'read' }),
+      async () => {
+        for (let i = 0; i < PROBE_REQUESTS; i++) await send(app.url, 'GET', '/me', credentials[i % credentials.length]);
+      },
+    );
+    await runLoad({ ...base, seconds: Math.max(1, config.warmupSeconds / 2), path: 'write' });
+    const write = await measure(
+      variant,
+      'PUT /cart/:sku',
+      app,
+      target,
+      () => runLoad({ ...base, seconds: config.seconds, path: 'write' }),
+      async () => {
+        for (let i = 0; i < PROBE_REQUESTS; i++) {
+          // A quantity the timed run never wrote: every probe write is a real change (an unchanged
+          // value is not written at all, by express-session nor by us).
+          await send(app.url, 'PUT', `/cart/sku-${i % 10}`, credentials[i % credentials.length], { qty: 100 + i });
+        }
+      },
+    );
+    if (variant.topology === 'standalone' && (variant.id === 'express-ours-session-id' || variant.id === 'express-session')) {
+      memory.push(await measureMemory(variant, target.nodes[0]));
+    }
+    return [read, write];
+  } finally {
+    await app.stop();
+  }
+}
+
+async function scan(redis: Redis, match: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
+
+const memoryUsage = async (redis: Redis, key: string) => Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+const average = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+/** MEMORY USAGE of the sessions the write run left behind: each has its user and 10 cart items. */
+async function measureMemory(variant: Variant, redis: Redis): Promise<MemoryResult> {
+  if (variant.stack === 'ours') {
+    const sessions = await scan(redis, 'sess:{*');
+    const indexes = await scan(redis, 'sess:user:{*');
+    const sizes = await Promise.all(sessions.map((k) => memoryUsage(redis, k)));
+    const indexSizes = await Promise.all(indexes.map((k) => memoryUsage(redis, k)));
+    const dataKeys = average(await Promise.all(sessions.map(async (k) => (await redis.hkeys(k)).filter((f) => f.startsWith('d:')).length)));
+    // One session per user here: each index holds one member.
+    return { variant, sessionKeyBytes: average(sizes), indexBytes: (indexSizes.reduce((a, b) => a + b, 0)) / sessions.length, dataKeys, sessions: sessions.length };
+  }
+  const keys = await scan(redis, 'sess:*');
+  const sizes = await Promise.all(keys.map((k) => memoryUsage(redis, k)));
+  const dataKeys = average(
+    await Promise.all(keys.map(async (k) => Object.keys((JSON.parse((await redis.get(k)) ?? '{}') as { cart?: object }).cart ?? {}).length)),
+  );
+  return { variant, sessionKeyBytes: average(sizes), indexBytes: 0, dataKeys, sessions: keys.length };
+}
+
+/** One-key writes to sessions of growing size: ours writes the delta, a whole-blob store the blob. */
+async function runLarge(variant: Variant, target: Target): Promise<LargeSessionPoint[]> {
+  log(`large session: ${variant.label}`);
+  await flush(target);
+  const app = await startApp(appEnv(variant, target));
+  const points: LargeSessionPoint[] = [];
+  try {
+    const credentials = await signIn(app.url, LARGE_SESSIONS, false);
+    let filled = 0;
+    for (const keys of LARGE_SIZES) {
+      for (; filled < keys; filled++) {
+        for (const credential of credentials) {
+          const status = await send(app.url, 'PUT', `/cart/item-${filled}`, credential, { qty: 1, note: NOTE });
+          if (status !== 200) throw new Error(`filling the large session failed: ${status}`);
+        }
+      }
+      const base = { url: app.url, connections: LARGE_SESSIONS, credentials, path: 'write' as const, sku: () => 'item-0', writeBody: (i: number) => ({ qty: i % 999, note: NOTE }) };
+      await runLoad({ ...base, seconds: 1 });
+      const before = await readCounters(target.nodes);
+      const cpuBefore = app.cpuSeconds();
+      const result = await runLoad({ ...base, seconds: Math.min(config.seconds, 2) });
+      await settle(target);
+      const cpu = app.cpuSeconds() - cpuBefore;
+      const d = delta(before, await readCounters(target.nodes));
+      const sessionBytes = keys * (`cart:item-${keys}`.length + JSON.stringify({ qty: 1, note: NOTE }).length);
+      const point: LargeSessionPoint = {
+        variant,
+        keys,
+        sessionBytes,
+        rps: result.rps,
+        p50: result.p50,
+        bytesIn: d.netIn / result.requests,
+        bytesOut: d.netOut / result.requests,
+        appCpuUs: (cpu * 1e6) / result.requests,
+        failed: result.non2xx + result.errors,
+      };
+      log(`  ${String(keys).padStart(3)} keys  ${point.rps.toFixed(0)} req/s  written ${point.bytesIn.toFixed(0)} B/req  read ${point.bytesOut.toFixed(0)} B/req${point.failed ? `  FAILED ${point.failed}` : ''}`);
+      points.push(point);
+    }
+    return points;
+  } finally {
+    await app.stop();
+  }
+}
+
+function fits(seconds: number, what: string, results: BenchResults): boolean {
+  if (elapsed() + seconds <= BUDGET_SECONDS) return true;
+  const note = `Skipped ${what}: it would not fit the ${BUDGET_SECONDS} s budget (BENCH_BUDGET) after ${elapsed().toFixed(0)} s.`;
+  log(`bench: ${note}`);
+  results.notes.push(note);
+  return false;
+}
+
+function replaceBetween(text: string, name: string, content: string): string {
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) {
+    log(`README: markers ${start} ... ${end} not found; section not updated`);
+    return text;
+  }
+  return `${text.slice(0, i + start.length)}\n${content}\n${text.slice(j)}`;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const load = loadavg();
+  const redisVersion = execFileSync('redis-server', ['--version']).toString().trim();
+  log(`bench: ${config.connections} connections, ${config.seconds} s per run after a ${config.warmupSeconds} s warm-up; load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
+  const results: BenchResults = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: '',
+    host: { cpus: cpus().length, node: process.version, redis: redisVersion, loadAverage: load },
+    config,
+    paths: [],
+    large: [],
+    memory: [],
+    notes: [],
+  };
+
+  const server = await startRedisServer();
+  const redis = new Redis({ host: server.host, port: server.port });
+  const standalone: Target = { nodes: [redis], env: { REDIS_URL: server.url } };
+  try {
+    for (const variant of variants()) {
+      if (only && !only.has(variant.id)) continue;
+      if (!fits(variantSeconds(), variant.label, results)) continue;
+      results.paths.push(...(await runVariant(variant, standalone, results.memory)));
+    }
+    if (!skip.has('large')) {
+      for (const variant of variants().filter((v) => v.id === 'express-ours-session-id' || v.id === 'express-session')) {
+        if (only && !only.has(variant.id)) continue;
+        if (!fits(8 + LARGE_SIZES.length * 3.5, `the large-session run of ${variant.label}`, results)) continue;
+        results.large.push(...(await runLarge(variant, standalone)));
+      }
+    }
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+
+  const clusterVariant: Variant = {
+    id: 'express-ours-session-id-cluster',
+    label: 'ours session-id',
+    adapter: 'express',
+    stack: 'ours',
+    strategy: 'session-id',
+    cache: false,
+    topology: 'cluster',
+  };
+  if (!skip.has('cluster') && (!only || only.has(clusterVariant.id)) && fits(12 + variantSeconds(), 'the Cluster run', results)) {
+    const cluster = await startBenchCluster(log);
+    results.notes.push(`Cluster run: ${cluster.description}; the near-cache is refused on Cluster, so the run is without it.`);
+    try {
+      const target: Target = { nodes: cluster.masters, env: { REDIS_CLUSTER: JSON.stringify(cluster.nodes) } };
+      results.paths.push(...(await runVariant(clusterVariant, target, results.memory)));
+    } finally {
+      await cluster.stop();
+    }
+  }
+  results.finishedAt = new Date().toISOString();
+  await write(results);
+}
+
+async function write(results: BenchResults): Promise<void> {
+  const failures = [...results.paths, ...results.large].filter((r) => r.failed > 0);
+  for (const f of failures) results.notes.push(`WARNING: ${f.variant.label} had ${f.failed} failed requests (non-2xx or errors).`);
+  results.notes.push(
+    '@fastify/session runs with its documented defaults (rolling: true, so it saves the session on every request) and saveUninitialized: false; express-session with resave: false, saveUninitialized: false, as their docs recommend. Both use connect-redis 9 (node-redis client) on the same Redis.',
+  );
+  const seconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000;
+  const { config: c, host } = results;
+  const header =
+    `Generated by \`npm run bench\` on ${results.finishedAt.slice(0, 10)} in ${seconds.toFixed(0)} s: ${host.cpus} CPUs, Node ${host.node}, ${host.redis.split(' ').slice(0, 3).join(' ')}; ` +
+    `${c.connections} connections, ${c.seconds} s per run after a ${c.warmupSeconds} s warm-up, ${c.sessions} signed-in sessions; ` +
+    `load average at start ${host.loadAverage.map((l) => l.toFixed(2)).join(' ')} (the app, autocannon and Redis share the machine).`;
+  const capacityNote =
+    `Assumptions: ${Math.round(CAPACITY.readShare * 100)}% of requests read, ${Math.round((1 - CAPACITY.readShare) * 100)}% write one key; Redis CPU is the redis-server process time ` +
+    `(INFO cpu) per request measured above, networking included; a shard is one master at ${CAPACITY.cpuTarget * 100}% of one core with ${CAPACITY.shardMemoryGiB} GiB maxmemory. ` +
+    'With the near-cache, repeat reads cost Redis nothing (the column assumes every read is a repeat read of a cached session; ' +
+    'real hit rates depend on how requests are spread over servers).';
+  const checks = targetChecks(results);
+  const markdown = [
+    '# Benchmark results',
+    '',
+    header,
+    '',
+    '## Requests',
+    '',
+    mainTable(results.paths),
+    '',
+    '![benchmark chart](chart.svg)',
+    '',
+    '## Targets',
+    '',
+    checksTable(checks),
+    '',
+    '## Large session: one key written per request',
+    '',
+    largeTable(results),
+    '',
+    '## Redis memory per session (user id + 10 cart items)',
+    '',
+    memoryTable(results),
+    '',
+    '## Cluster',
+    '',
+    clusterTable(results.paths),
+    '',
+    '## Capacity on paper',
+    '',
+    capacityTable(results),
+    '',
+    capacityNote,
+    '',
+    '## Notes',
+    '',
+    ...results.notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+
+  const bench = join(root, 'bench');
+  mkdirSync(join(bench, 'results'), { recursive: true });
+  writeFileSync(join(bench, 'results', 'latest.json'), JSON.stringify(results, null, 2));
+  const svg = await renderChart(results.paths, `${c.connections} connections, ${c.seconds} s per run, ${host.cpus} CPUs (${results.finishedAt.slice(0, 10)})`);
+  if (only) {
+    writeFileSync(join(bench, 'results', 'partial.md'), markdown.replace('](chart.svg)', '](partial.svg)'));
+    writeFileSync(join(bench, 'results', 'partial.svg'), svg);
+    log('bench: partial run (BENCH_ONLY): wrote bench/results/partial.md and partial.svg; README not updated');
+    return;
+  }
+  writeFileSync(join(bench, 'results.md'), markdown);
+  writeFileSync(join(bench, 'chart.svg'), svg);
+  const readmePath = join(root, 'README.md');
+  let readme = readFileSync(readmePath, 'utf8');
+  readme = replaceBetween(readme, 'table', [header, '', mainTable(results.paths), '', '**Targets**', '', checksTable(checks)].join('\n'));
+  readme = replaceBetween(readme, 'capacity', [capacityTable(results), '', capacityNote].join('\n'));
+  writeFileSync(readmePath, readme);
+  log(`bench: wrote bench/results.md, bench/chart.svg and the README tables (${seconds.toFixed(0)} s)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
