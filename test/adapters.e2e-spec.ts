@@ -22,6 +22,7 @@ import {
   demoEnv,
   isClearing,
   setCookies,
+  sleep,
   startDemoApp,
   uniquePrefix,
   uniqueUser,
@@ -170,6 +171,10 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
   });
 
   afterAll(async () => {
+    // Back up (and reconnected) first: closing a client whose server is gone leaves ioredis timers
+    // behind that keep Jest alive.
+    await own?.restart();
+    for (const deadline = Date.now() + 8000; Date.now() < deadline && (await demo.client().get('/health')).status !== 200; ) await sleep(100);
     await demo?.close();
     await own?.stop();
   });

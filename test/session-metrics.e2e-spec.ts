@@ -10,8 +10,8 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AllowAnonymous, SESSION_METER_NAME, Session, SessionModule, type SessionModuleOptions, type UserSession } from '@app/session';
-import { cookiesNamed, uniquePrefix } from './support/demo-app.js';
+import { AllowAnonymous, SESSION_METER_NAME, Session, SessionModule, SessionService, type SessionModuleOptions, type UserSession } from '@app/session';
+import { cookiesNamed, sleep, uniquePrefix } from './support/demo-app.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 
 /** Collects on demand (no export, no timer). */
@@ -146,6 +146,13 @@ describe('session metrics', () => {
     expect(sum(m.get('session.store.errors'), failure)).toBe(1);
     expect(histogramCount(m.get('session.store.duration'), failure)).toBe(1);
     await meterProvider.shutdown();
+    // Back up (and reconnected) before the app closes: closing a client whose server is gone leaves
+    // ioredis timers behind that keep Jest alive.
+    await own.restart();
+    const sessions = app.get(SessionService);
+    for (const deadline = Date.now() + 8000; Date.now() < deadline && !(await sessions.isHealthy(500)); ) await sleep(100);
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+    await own.stop();
   });
 
   it('records through the global MeterProvider by default, and not at all with metrics: false', async () => {
