@@ -33,6 +33,8 @@ export default {
       testMatch: ['<rootDir>/libs/session/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
     },
     // npm pack + install into an app outside the monorepo + compile + run (test/package/): about a minute.
+    // `npm run soak` only: a bounded load run with faults (about 2-3 minutes).
+    { ...common, displayName: 'soak', testMatch: ['<rootDir>/test/soak/*.soak-spec.ts'] },
     { ...common, displayName: 'package', testMatch: ['<rootDir>/test/package/*.pkg-spec.ts'], testTimeout: 120000 },
   ],
 };

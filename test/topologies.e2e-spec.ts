@@ -9,8 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { STRATEGIES, sessionKeyOf, uniqueUser, type Client, type DemoApp } from './support/demo-app.js';
+import { failOnProcessErrors } from './support/fault-drill.js';
 import { TOPOLOGY_KINDS, startTopology, type Topology } from './support/redis-topology.js';
 import { startDemoOn } from './support/topology-demo.js';
+
+failOnProcessErrors();
 
 const SKUS = Array.from({ length: 20 }, (_, i) => `item-${String(i).padStart(2, '0')}`);
 

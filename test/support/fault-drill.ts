@@ -262,10 +262,11 @@ export function expectSafeAnswers(
 
 /**
  * Each Redis call is bounded by the command timeout; a request makes its calls one after the
- * other: a read (and /health) one, a write or a fresh login two (load + commit, index + create).
+ * other: a read (and /health) one, a write two (load + commit), a fresh login three (create,
+ * index add, revocation check; README "Redis round trips per request").
  */
 export function boundFor(label: string): number {
-  const calls = /^(write|login)/.test(label) ? 2 : 1;
+  const calls = label.startsWith('login') ? 3 : label.startsWith('write') ? 2 : 1;
   return calls * COMMAND_TIMEOUT_MS + LATENCY_MARGIN_MS;
 }
 

@@ -215,8 +215,14 @@ export class RedisSessionStore implements SessionStore {
     } catch (error) {
       return new SessionDurabilityError(0, replicas, timeoutMs, error);
     }
+    const [existsError, stillThere] = results?.[0] ?? [new Error('no reply to EXISTS'), 1];
     const [error, acknowledged] = results?.[1] ?? [new Error('no reply to WAIT'), 0];
-    if (error) return new SessionDurabilityError(0, replicas, timeoutMs, error);
+    if (existsError || error) return new SessionDurabilityError(0, replicas, timeoutMs, existsError ?? error);
+    // The connection can move to a new master between the delete and this pipeline (a failover
+    // closes client connections): there WAIT counts other writes, so the key must also be gone.
+    if (Number(stillThere) !== 0) {
+      return new SessionDurabilityError(0, replicas, timeoutMs, new Error('the session is still present on the current master'));
+    }
     const count = Number(acknowledged);
     return count >= replicas ? null : new SessionDurabilityError(count, replicas, timeoutMs);
   }
