@@ -1,15 +1,11 @@
 import 'reflect-metadata';
-import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { pathToFileURL } from 'node:url';
 import { AppModule, logStoreMode } from './app.module.js';
+import { configureApp } from './configure-app.js';
 import { createHttpAdapter } from './http-adapter.js';
 
-/** Pipes and settings shared by the real server and the e2e tests. */
-export function configureApp(app: { useGlobalPipes(...pipes: ValidationPipe[]): unknown }): void {
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-}
-
+// The entry point only: what tests share with it lives in configure-app.ts, so importing nothing
+// from here keeps bootstrap unconditional (nest start runs this file by a path without ".js").
 async function bootstrap(): Promise<void> {
   logStoreMode(process.env);
   // HTTP_ADAPTER=fastify runs the same app on Fastify (default: express).
@@ -19,5 +15,4 @@ async function bootstrap(): Promise<void> {
   await app.listen(Number(process.env.PORT ?? 3000));
 }
 
-// Only when run as the entry point (node dist/src/main.js), not when imported for configureApp.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void bootstrap();
+void bootstrap();

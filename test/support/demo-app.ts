@@ -5,9 +5,10 @@
  * Each suite passes its own env object (never process.env) with a unique SESSION_KEY_PREFIX, so
  * several apps can share one redis-server without seeing each other's keys.
  */
+import { configureApp } from '../../src/configure-app.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { ConsoleLogger, ValidationPipe, type INestApplication } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -57,16 +58,8 @@ export function demoEnv(redisUrl: string, strategy: StrategyName, label: string,
   return env;
 }
 
-/**
- * The demo's request pipeline. This mirrors `configureApp` in src/main.ts (same ValidationPipe
- * options). It cannot be imported from there: importing src/main.ts runs its `void bootstrap()`,
- * which starts a second demo server on port 3000 that nothing ever closes (see
- * test/demo-main-import.e2e-spec.ts). Once configureApp lives in a module without side effects,
- * import it here instead of this copy.
- */
-export function configureApp(app: { useGlobalPipes(...pipes: ValidationPipe[]): unknown }): void {
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-}
+/** The demo's request pipeline, shared with src/main.ts. */
+export { configureApp };
 
 /** Errors and warnings only: the InstanceLoader/RouterExplorer lines of every boot are noise here. */
 const quietLogger = (): ConsoleLogger => new ConsoleLogger('e2e', { logLevels: ['error', 'warn'] });
