@@ -54,7 +54,7 @@ describe('resolveSessionOptions: defaults', () => {
   });
 
   it('applies the near-cache defaults and refuses bad cache settings', () => {
-    const url = 'redis://localhost:6379/0';
+    const url = 'redis://redis.test:6380/0';
     expect(resolveSessionOptions({ redis: { url }, cache: {} }).cache).toEqual({ maxEntries: 10000, ttlMs: 30000 });
     expect(resolveSessionOptions({ redis: { url }, cache: { maxEntries: 5, ttlMs: 100 } }).cache).toEqual({ maxEntries: 5, ttlMs: 100 });
     expect(resolveSessionOptions({ redis: { url }, cache: false }).cache).toBeNull();
@@ -70,9 +70,9 @@ describe('resolveSessionOptions: defaults', () => {
   });
 
   it("defaults the store to 'redis' and keeps the redis options", () => {
-    const resolved = resolveSessionOptions({ redis: { url: 'redis://localhost:6379/0' } });
+    const resolved = resolveSessionOptions({ redis: { url: 'redis://redis.test:6380/0' } });
     expect(resolved.store).toBe('redis');
-    expect(resolved.redis).toEqual({ url: 'redis://localhost:6379/0' });
+    expect(resolved.redis).toEqual({ url: 'redis://redis.test:6380/0' });
   });
 
   it('ignores redis options when the store is memory', () => {
@@ -197,8 +197,8 @@ describe('resolveSessionOptions: SessionConfigError', () => {
   });
 
   it('refuses a redis.url that is not a redis:// or rediss:// URL', () => {
-    expectProblems({ redis: { url: 'http://localhost:6379' } }, [
-      'redis.url must be a redis:// or rediss:// URL (got "http://localhost:6379")',
+    expectProblems({ redis: { url: 'http://redis.test:6380' } }, [
+      'redis.url must be a redis:// or rediss:// URL (got "http://redis.test:6380")',
     ]);
   });
 
