@@ -107,11 +107,16 @@ export async function startDemoApp(env: DemoEnv): Promise<DemoApp> {
   const moduleRef = await compileDemo(env);
   // The demo's HTTP_ADAPTER, as src/main.ts reads it: express (default) or fastify.
   const app = moduleRef.createNestApplication(createHttpAdapter(env.HTTP_ADAPTER), { logger: quietLogger() });
+  const strategy = (env.SESSION_STRATEGY ?? 'session-id') as StrategyName;
+  return listenDemo(app, env, strategy, 'e2e-client');
+}
+
+/** Configures, starts and listens on a free loopback port; shared with the topology helper. */
+export async function listenDemo(app: INestApplication, env: DemoEnv, strategy: StrategyName, clientLabel: string): Promise<DemoApp> {
   configureApp(app);
   await app.init();
   await app.listen(0, '127.0.0.1');
   const http = app.getHttpServer() as Server;
-  const strategy = (env.SESSION_STRATEGY ?? 'session-id') as StrategyName;
   const demo: DemoApp = {
     app,
     http,
@@ -119,7 +124,7 @@ export async function startDemoApp(env: DemoEnv): Promise<DemoApp> {
     strategy,
     prefix: env.SESSION_KEY_PREFIX ?? 'sess:',
     cookieName: env.COOKIE_SECURE === 'false' ? 'sid' : '__Host-sid',
-    client: (userAgent = `e2e-client-${++clientCounter}`) => new Client(demo, userAgent),
+    client: (userAgent = `${clientLabel}-${++clientCounter}`) => new Client(demo, userAgent),
     close: async () => {
       await app.close();
     },

@@ -6,14 +6,13 @@
  * otherwise exactly the demo's own (`sessionOptionsFrom(validateDemoEnv(env))`), so the app under
  * test is the demo with another `redis` option, nothing else.
  */
-import type { Server } from 'node:http';
 import { ConsoleLogger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { SessionModuleOptions } from '../../libs/session/src/options/session-options.interface.js';
 import { SESSION_MODULE_OPTIONS } from '../../libs/session/src/session.module-definition.js';
 import { AppModule } from '../../src/app.module.js';
 import { sessionOptionsFrom, validateDemoEnv } from '../../src/config/demo-env.js';
-import { Client, configureApp, demoEnv, type DemoApp, type DemoEnv, type StrategyName } from './demo-app.js';
+import { demoEnv, listenDemo, type DemoApp, type DemoEnv, type StrategyName } from './demo-app.js';
 import type { TopologyRedisOptions } from './redis-topology.js';
 
 export interface TopologyDemoOptions {
@@ -24,8 +23,6 @@ export interface TopologyDemoOptions {
   /** Nest log levels; errors and warnings by default. */
   logLevels?: Array<'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal'>;
 }
-
-let clientCounter = 0;
 
 /** Boots the demo against `redis` (any topology) and listens on a free loopback port. */
 export async function startDemoOn(
@@ -54,22 +51,5 @@ export async function startDemoOn(
   } finally {
     for (const key of Object.keys(process.env)) if (!before.has(key)) delete process.env[key];
   }
-  const app = moduleRef.createNestApplication({ logger });
-  configureApp(app);
-  await app.init();
-  await app.listen(0, '127.0.0.1');
-  const http = app.getHttpServer() as Server;
-  const demo: DemoApp = {
-    app,
-    http,
-    env,
-    strategy,
-    prefix: env.SESSION_KEY_PREFIX ?? 'sess:',
-    cookieName: env.COOKIE_SECURE === 'false' ? 'sid' : '__Host-sid',
-    client: (userAgent = `topology-client-${++clientCounter}`) => new Client(demo, userAgent),
-    close: async () => {
-      await app.close();
-    },
-  };
-  return demo;
+  return listenDemo(moduleRef.createNestApplication({ logger }), env, strategy, 'topology-client');
 }

@@ -203,7 +203,7 @@ describe('resolveSessionOptions: SessionConfigError', () => {
   });
 
   it('does not echo a password contained in a malformed redis.url', () => {
-    const error = configError({ redis: { url: 'redis//:hunter2-password@cache.internal:6379' } });
+    const error = configError({ redis: { url: 'redis//:hunter2-password@cache.internal:6380' } });
     expect(error.message.startsWith('session: redis.url must be a redis:// or rediss:// URL')).toBe(true);
     expect(error.message).not.toContain('hunter2-password');
   });
