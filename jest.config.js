@@ -26,7 +26,7 @@ export default {
   // Jest 30 reads testTimeout only at the top level, not per project.
   testTimeout: 30000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/session/src/**/*.spec.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/session/src/**/*.spec.ts', '<rootDir>/src/**/*.spec.ts'] },
     {
       ...common,
       displayName: 'redis',

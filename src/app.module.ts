@@ -6,6 +6,7 @@ import { AuthController } from './auth/auth.controller.js';
 import { MeController } from './auth/me.controller.js';
 import { CartController } from './cart/cart.controller.js';
 import { demoEnvFrom, sessionOptionsFrom, validateDemoEnv, type DemoEnv } from './config/demo-env.js';
+import { describeStore } from './config/redis-env.js';
 import { HealthController } from './health/health.controller.js';
 import { ProfileController } from './profile/profile.controller.js';
 import { SessionsController } from './sessions/sessions.controller.js';
@@ -35,6 +36,7 @@ export class AppModule {
 
 export const logStoreMode = (env: Record<string, string | undefined>): void => {
   const logger = new Logger('Demo');
-  if (env.REDIS_URL) logger.log(`Sessions are stored in Redis (${env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')})`);
-  else logger.warn('REDIS_URL is not set: sessions are kept in memory (single process only, lost on restart)');
+  const store = describeStore(env);
+  if (store) logger.log(`Sessions are stored in ${store}`);
+  else logger.warn('REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES are unset: sessions are kept in memory (single process only, lost on restart)');
 };

@@ -62,6 +62,16 @@ describe('startup validation', () => {
     expect(message).toMatch(/SESSION_STRATEGY/);
   });
 
+  it('refuses REDIS_URL together with REDIS_CLUSTER_NODES, and a sentinel entry that is not host:port', async () => {
+    expect(await messageOf(demoEnv(server.url, 'session-id', 'startup', { REDIS_CLUSTER_NODES: '127.0.0.1:7000' }))).toMatch(
+      /Set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES \(got REDIS_URL and REDIS_CLUSTER_NODES\)/,
+    );
+    const message = await messageOf(
+      demoEnv(server.url, 'session-id', 'startup', { REDIS_URL: undefined, REDIS_SENTINELS: '127.0.0.1', REDIS_SENTINEL_NAME: 'mymaster' }),
+    );
+    expect(message).toContain('REDIS_SENTINELS: "127.0.0.1" is not host:port');
+  });
+
   it('refuses an idle TTL longer than the absolute TTL, naming ttl.idle', async () => {
     const message = await messageOf(
       demoEnv(server.url, 'session-id', 'startup', { SESSION_IDLE_TTL: '600', SESSION_ABSOLUTE_TTL: '60' }),

@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import type { ConfigService } from '@nestjs/config';
 import type { SessionModuleOptions, SessionStrategyName } from '@app/session';
+import { redisProblems, storeOptionsFrom } from './redis-env.js';
 
 const STRATEGIES = ['session-id', 'jwt', 'hashed'];
 
@@ -13,6 +14,12 @@ export class DemoEnv {
   SESSION_STRATEGY?: string;
   @IsOptional() @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+  /** Sentinel: `host:port,host:port` of the sentinels, with REDIS_SENTINEL_NAME (checked in validateDemoEnv). */
+  @IsOptional() @IsString() REDIS_SENTINELS?: string;
+  @IsOptional() @Matches(/^\S+$/, { message: 'REDIS_SENTINEL_NAME must be the master name the sentinels monitor (no spaces)' })
+  REDIS_SENTINEL_NAME?: string;
+  /** Cluster: `host:port,host:port` of some (seed) nodes; the client discovers the rest. */
+  @IsOptional() @IsString() REDIS_CLUSTER_NODES?: string;
   @IsOptional() @IsInt({ message: 'PORT must be an integer' }) @Min(0) @Max(65535) PORT?: number;
   @IsOptional() @IsInt({ message: 'SESSION_IDLE_TTL must be a positive integer (seconds)' }) @Min(1) SESSION_IDLE_TTL?: number;
   @IsOptional() @IsInt({ message: 'SESSION_ABSOLUTE_TTL must be a positive integer (seconds)' }) @Min(1) SESSION_ABSOLUTE_TTL?: number;
@@ -29,7 +36,7 @@ export class DemoEnv {
 }
 
 const ENV_KEYS: Array<keyof DemoEnv> = [
-  'SESSION_STRATEGY', 'REDIS_URL', 'PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER',
+  'SESSION_STRATEGY', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER',
   'COOKIE_SECURE', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'SESSION_MAX_DATA_BYTES', 'SESSION_KEY_PREFIX', 'HTTP_ADAPTER',
 ];
 const NUMERIC: Array<keyof DemoEnv> = ['PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER', 'SESSION_MAX_DATA_BYTES'];
@@ -45,6 +52,7 @@ export function validateDemoEnv(raw: Record<string, unknown>): DemoEnv {
   const problems = validateSync(env).flatMap((e) => Object.values(e.constraints ?? {}).slice(0, 1).map((m) => `${m} (got ${JSON.stringify(e.value)})`));
   const strategies = strategiesOf(env);
   if (strategies.includes('jwt') && !env.JWT_SECRET) problems.push('JWT_SECRET is required when SESSION_STRATEGY includes jwt (at least 32 bytes)');
+  problems.push(...redisProblems(env));
   if (problems.length) throw new Error(`Invalid environment:\n${problems.join('\n')}`);
   return env;
 }
@@ -62,7 +70,7 @@ export function demoEnvFrom(config: ConfigService<DemoEnv, true>): DemoEnv {
 export function sessionOptionsFrom(env: DemoEnv): SessionModuleOptions {
   const strategies = strategiesOf(env);
   return {
-    ...(env.REDIS_URL ? { store: 'redis', redis: { url: env.REDIS_URL } } : { store: 'memory' }),
+    ...storeOptionsFrom(env),
     strategy: strategies,
     ttl: { idle: env.SESSION_IDLE_TTL, absolute: env.SESSION_ABSOLUTE_TTL },
     maxSessionsPerUser: env.SESSION_MAX_PER_USER,
