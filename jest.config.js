@@ -22,6 +22,27 @@ const common = {
   testEnvironment: 'node',
 };
 
+/**
+ * The demo e2e suites that also run on a Sentinel set and on a Cluster, one topology per project
+ * started once for the whole run (test/support/shared-topology.ts). Not here, each file says why:
+ * redis-outage, round-trips, startup-config (standalone by nature); the other test/*.e2e-spec.ts
+ * files do not boot the demo app.
+ */
+const DEMO_SUITES = [
+  'adapters', 'auth-flow', 'cart', 'csrf', 'expiry', 'hashed', 'jwt', 'profile-note', 'rotation', 'sessions', 'swagger', 'web-page',
+].map((name) => `<rootDir>/test/${name}.e2e-spec.ts`);
+
+/** The demo suites on one shared topology (`sentinel` or `cluster`). */
+const onTopology = (kind) => ({
+  ...common,
+  displayName: `redis-${kind}`,
+  testMatch: DEMO_SUITES,
+  setupFiles: [`<rootDir>/test/support/jest/${kind}.env.ts`],
+  // One module path per project: Jest runs each distinct globalSetup path once per run.
+  globalSetup: `<rootDir>/test/support/jest/${kind}.global-setup.cjs`,
+  globalTeardown: '<rootDir>/test/support/jest/topologies.global-teardown.cjs',
+});
+
 export default {
   // Jest 30 reads testTimeout only at the top level, not per project.
   testTimeout: 30000,
@@ -32,6 +53,8 @@ export default {
       displayName: 'redis',
       testMatch: ['<rootDir>/libs/session/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
     },
+    onTopology('sentinel'),
+    onTopology('cluster'),
     // npm pack + install into an app outside the monorepo + compile + run (test/package/): about a minute.
     // `npm run soak` only: a bounded load run with faults (about 2-3 minutes).
     { ...common, displayName: 'soak', testMatch: ['<rootDir>/test/soak/*.soak-spec.ts'] },

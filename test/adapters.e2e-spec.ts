@@ -30,18 +30,19 @@ import {
   type DemoApp,
 } from './support/demo-app.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, suiteTopologyKind, type SuiteRedis } from './support/suite-redis.js';
 
 const ADAPTERS: readonly DemoHttpAdapterName[] = ['express', 'fastify'];
 const MAX_DATA_BYTES = 2048;
 
-let server: RedisServerHandle;
+let redis: SuiteRedis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  redis = await startSuiteRedis();
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await redis?.stop();
 });
 
 describe.each(ADAPTERS)('demo core on %s', (adapter) => {
@@ -49,7 +50,7 @@ describe.each(ADAPTERS)('demo core on %s', (adapter) => {
 
   beforeAll(async () => {
     demo = await startDemoApp(
-      demoEnv(server.url, 'session-id', `core-${adapter}`, { HTTP_ADAPTER: adapter, SESSION_MAX_DATA_BYTES: String(MAX_DATA_BYTES) }),
+      demoEnv(redis, 'session-id', `core-${adapter}`, { HTTP_ADAPTER: adapter, SESSION_MAX_DATA_BYTES: String(MAX_DATA_BYTES) }),
     );
   });
 
@@ -158,7 +159,8 @@ describe.each(ADAPTERS)('demo core on %s', (adapter) => {
   });
 });
 
-describe.each(ADAPTERS)('store outage on %s', (adapter) => {
+// Standalone only: it kills a private server; Sentinel and Cluster outages are the drills in test/faults/.
+if (suiteTopologyKind() === 'standalone') describe.each(ADAPTERS)('store outage on %s', (adapter) => {
   let own: RedisServerHandle;
   let demo: DemoApp;
   let client: Client;
@@ -209,7 +211,7 @@ describe.each(ADAPTERS)("the app's own cookies next to the session cookie on %s"
     @Module({
       imports: [
         SessionModule.forRoot({
-          redis: { url: server.url },
+          redis: redis.redis,
           keyPrefix: uniquePrefix(`prefs-${adapter}`),
           cookie: { secure: false },
           guard: 'global',

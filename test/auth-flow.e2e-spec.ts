@@ -3,7 +3,6 @@
  * the app really keeps its sessions in the configured Redis under SESSION_KEY_PREFIX.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import {
   COOKIE_STRATEGIES,
   ISO_8601,
@@ -17,22 +16,19 @@ import {
   type SetCookie,
 } from './support/demo-app.js';
 import { startDemoApp } from './support/demo-app.js';
-import { allKeysAndValues, redisClientFor, startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
 const IDLE_S = 600;
 const ABSOLUTE_S = 3600;
 
-let server: RedisServerHandle;
-let redis: Redis;
+let redis: SuiteRedis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
-  redis = await redisClientFor(server);
+  redis = await startSuiteRedis();
 });
 
 afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
+  await redis?.stop();
 });
 
 /** The attributes a clearing cookie must repeat so the browser replaces the same cookie. */
@@ -50,7 +46,7 @@ describe.each(STRATEGIES)('login, /me and logout (%s)', (strategy) => {
 
   beforeAll(async () => {
     demo = await startDemoApp(
-      demoEnv(server.url, strategy, 'auth', { SESSION_IDLE_TTL: String(IDLE_S), SESSION_ABSOLUTE_TTL: String(ABSOLUTE_S) }),
+      demoEnv(redis, strategy, 'auth', { SESSION_IDLE_TTL: String(IDLE_S), SESSION_ABSOLUTE_TTL: String(ABSOLUTE_S) }),
     );
   });
 
@@ -100,7 +96,7 @@ describe.each(STRATEGIES)('login, /me and logout (%s)', (strategy) => {
     const user = uniqueUser('stored');
     await client.login(user);
 
-    const keys = (await allKeysAndValues(redis)).map((e) => e.key).filter((k) => k.startsWith(demo.prefix));
+    const keys = (await redis.entries(`${demo.prefix}*`)).map((e) => e.key);
     expect(keys).toEqual(expect.arrayContaining([sessionKeyOf(demo, client.credential!), `${demo.prefix}user:{${user}}`]));
   });
 
@@ -185,7 +181,7 @@ describe.each(COOKIE_STRATEGIES)('cookie flags when COOKIE_SECURE is unset (%s)'
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, strategy, 'secure', { COOKIE_SECURE: undefined }));
+    demo = await startDemoApp(demoEnv(redis, strategy, 'secure', { COOKIE_SECURE: undefined }));
   });
 
   afterAll(async () => {

@@ -4,16 +4,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { STRATEGIES, demoEnv, startDemoApp, uniqueUser, type Client, type DemoApp } from './support/demo-app.js';
-import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
-let server: RedisServerHandle;
+let redis: SuiteRedis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  redis = await startSuiteRedis();
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await redis?.stop();
 });
 
 /**
@@ -30,7 +30,7 @@ describe.each(STRATEGIES)('cart (%s)', (strategy) => {
   let client: Client;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, strategy, 'cart'));
+    demo = await startDemoApp(demoEnv(redis, strategy, 'cart'));
     client = demo.client();
     await client.login(uniqueUser('cart'));
   });

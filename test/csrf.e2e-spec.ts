@@ -9,30 +9,25 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Module, Post, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { AllowAnonymous, Session, SessionModule, type SessionModuleOptions, type UserSession } from '@app/session';
 import { createHttpAdapter, type DemoHttpAdapterName } from '../src/http-adapter.js';
 import { cookiesNamed, demoEnv, startDemoApp, uniquePrefix, uniqueUser, type DemoApp } from './support/demo-app.js';
-import { measureRedis } from './support/redis-probe.js';
-import { redisClientFor, startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
 const ADAPTERS: readonly DemoHttpAdapterName[] = ['express', 'fastify'];
 const EVIL = 'https://evil.example';
 const LOGIN = { username: 'csrfvictim', password: 'demo-password' };
 const CONNECTION_COMMANDS = new Set(['hello', 'client', 'select', 'ping', 'info', 'subscribe', 'ssubscribe']);
 
-let server: RedisServerHandle;
-let redis: Redis;
+let redis: SuiteRedis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
-  redis = await redisClientFor(server);
+  redis = await startSuiteRedis();
 });
 
 afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
+  await redis?.stop();
 });
 
 describe.each(ADAPTERS)('cross-origin requests to the demo on %s (session-id)', (adapter) => {
@@ -40,7 +35,7 @@ describe.each(ADAPTERS)('cross-origin requests to the demo on %s (session-id)', 
   let self: string;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, 'session-id', `csrf-${adapter}`, { HTTP_ADAPTER: adapter }));
+    demo = await startDemoApp(demoEnv(redis, 'session-id', `csrf-${adapter}`, { HTTP_ADAPTER: adapter }));
     self = `http://127.0.0.1:${(demo.http.address() as AddressInfo).port}`;
   });
 
@@ -49,7 +44,7 @@ describe.each(ADAPTERS)('cross-origin requests to the demo on %s (session-id)', 
   });
 
   it('refuses a cross-site login (login CSRF) with 403 and the reason, before any Redis call', async () => {
-    const { result, activity } = await measureRedis(redis, () =>
+    const { result, activity } = await redis.activityDuring(demo.prefix, () =>
       demo.client().send('post', '/auth/login', LOGIN, { Origin: EVIL, 'Sec-Fetch-Site': 'cross-site' }),
     );
     expect(result.status).toBe(403);
@@ -103,7 +98,7 @@ describe('cross-origin requests to the demo with bearer JWTs', () => {
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, 'jwt', 'csrf-jwt'));
+    demo = await startDemoApp(demoEnv(redis, 'jwt', 'csrf-jwt'));
   });
 
   afterAll(async () => {
@@ -133,7 +128,7 @@ describe.each(ADAPTERS)('csrf options on %s', (adapter) => {
     @Module({
       imports: [
         SessionModule.forRoot({
-          redis: { url: server.url },
+          redis: redis.redis,
           keyPrefix: uniquePrefix(`csrf-opt-${adapter}`),
           cookie: { secure: false },
           guard: 'global',

@@ -12,16 +12,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { STRATEGIES, demoEnv, sleep, startDemoApp, uniqueUser, type DemoApp, type StrategyName } from './support/demo-app.js';
-import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
-let server: RedisServerHandle;
+let redis: SuiteRedis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  redis = await startSuiteRedis();
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await redis?.stop();
 });
 
 /** One app per strategy with the given TTLs. */
@@ -30,7 +30,7 @@ function appsWith(label: string, idle: number, absolute: number) {
   beforeAll(async () => {
     for (const strategy of STRATEGIES) {
       apps[strategy] = await startDemoApp(
-        demoEnv(server.url, strategy, label, { SESSION_IDLE_TTL: String(idle), SESSION_ABSOLUTE_TTL: String(absolute) }),
+        demoEnv(redis, strategy, label, { SESSION_IDLE_TTL: String(idle), SESSION_ABSOLUTE_TTL: String(absolute) }),
       );
     }
   });

@@ -1,26 +1,23 @@
 /**
  * Demo app, hashed strategy: Redis never holds the client's secret token, only its SHA-256.
- * Proved by scanning every key and every value in the (private) Redis.
+ * Proved by scanning every key and every value in Redis (every master of the topology).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import { demoEnv, sha256Base64Url, startDemoApp, uniqueUser, type DemoApp } from './support/demo-app.js';
-import { allKeysAndValues, redisClientFor, startRedisServer, type RedisEntry, type RedisServerHandle } from './support/redis-server.js';
+import type { RedisEntry } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
-let server: RedisServerHandle;
-let redis: Redis;
+let redis: SuiteRedis;
 let demo: DemoApp;
 
 beforeAll(async () => {
-  server = await startRedisServer();
-  redis = await redisClientFor(server);
-  demo = await startDemoApp(demoEnv(server.url, 'hashed', 'hashed'));
+  redis = await startSuiteRedis();
+  demo = await startDemoApp(demoEnv(redis, 'hashed', 'hashed'));
 });
 
 afterAll(async () => {
   await demo?.close();
-  redis?.disconnect();
-  await server?.stop();
+  await redis?.stop();
 });
 
 /** Keys and values (as text) in which `needle` occurs. */
@@ -37,7 +34,7 @@ describe('hashed strategy', () => {
     const token = client.credential!;
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits, base64url
 
-    const entries = await allKeysAndValues(redis);
+    const entries = await redis.entries();
     expect(entries.length).toBeGreaterThan(0);
     expect(occurrences(entries, token)).toEqual([]);
 
@@ -53,14 +50,14 @@ describe('hashed strategy', () => {
     expect((await client.put('/cart/guest-item', { qty: 1 })).status).toBe(200);
     const guestToken = client.credential!;
     expect(guestToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    let entries = await allKeysAndValues(redis);
+    let entries = await redis.entries();
     expect(occurrences(entries, guestToken)).toEqual([]);
     expect(entries.map((e) => e.key)).toContain(`${demo.prefix}{${sha256Base64Url(guestToken)}}`);
 
     await client.login(uniqueUser('guest'));
     const token = client.credential!;
     expect(token).not.toBe(guestToken);
-    entries = await allKeysAndValues(redis);
+    entries = await redis.entries();
     expect(occurrences(entries, guestToken)).toEqual([]);
     expect(occurrences(entries, token)).toEqual([]);
     // The rotated-away session is gone.

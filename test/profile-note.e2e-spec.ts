@@ -5,18 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { STRATEGIES, demoEnv, startDemoApp, uniqueUser, type Client, type DemoApp } from './support/demo-app.js';
-import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
 const MAX_DATA_BYTES = 2048;
 
-let server: RedisServerHandle;
+let redis: SuiteRedis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  redis = await startSuiteRedis();
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await redis?.stop();
 });
 
 describe.each(STRATEGIES)('profile note (%s)', (strategy) => {
@@ -24,7 +24,7 @@ describe.each(STRATEGIES)('profile note (%s)', (strategy) => {
   let client: Client;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, strategy, 'note', { SESSION_MAX_DATA_BYTES: String(MAX_DATA_BYTES) }));
+    demo = await startDemoApp(demoEnv(redis, strategy, 'note', { SESSION_MAX_DATA_BYTES: String(MAX_DATA_BYTES) }));
     client = demo.client();
     await client.login(uniqueUser('note'));
   });

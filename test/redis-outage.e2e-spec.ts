@@ -1,3 +1,4 @@
+// Standalone only (not in jest.config.js DEMO_SUITES): it kills its own server; Sentinel and Cluster outages are the drills in test/faults/.
 /**
  * Demo app, every strategy: Redis crashes (SIGKILL) and comes back empty.
  * While it is down, requests that need the store answer 503 with Retry-After within about 2 s

@@ -14,23 +14,23 @@ import {
   uniqueUser,
   type DemoApp,
 } from './support/demo-app.js';
-import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
-let server: RedisServerHandle;
+let redis: SuiteRedis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  redis = await startSuiteRedis();
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await redis?.stop();
 });
 
 describe.each(COOKIE_STRATEGIES)('guest cart and login (%s)', (strategy) => {
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, strategy, 'rotation'));
+    demo = await startDemoApp(demoEnv(redis, strategy, 'rotation'));
   });
 
   afterAll(async () => {
@@ -96,7 +96,7 @@ describe.each(STRATEGIES)('login on top of an existing session (%s)', (strategy)
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, strategy, 'relogin'));
+    demo = await startDemoApp(demoEnv(redis, strategy, 'relogin'));
   });
 
   afterAll(async () => {

@@ -1,3 +1,4 @@
+// Standalone only (not in jest.config.js DEMO_SUITES): exact counts need a server nobody else uses; topologies.e2e-spec.ts and the drills cover the paths.
 /**
  * Demo app, every strategy: what requests cost in Redis, measured from a separate connection.
  * - A read-only GET /me is one round trip (one EVALSHA: load + throttled touch) and no write.

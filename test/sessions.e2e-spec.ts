@@ -14,7 +14,7 @@ import {
   type Client,
   type DemoApp,
 } from './support/demo-app.js';
-import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
 interface Listed {
   handle: string;
@@ -24,14 +24,14 @@ interface Listed {
   current: boolean;
 }
 
-let server: RedisServerHandle;
+let redis: SuiteRedis;
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  redis = await startSuiteRedis();
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await redis?.stop();
 });
 
 /** Logs `count` clients in as `user`, one after the other, each with its own User-Agent. */
@@ -56,7 +56,7 @@ describe.each(STRATEGIES)('sessions of a user (%s)', (strategy) => {
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, strategy, 'sessions'));
+    demo = await startDemoApp(demoEnv(redis, strategy, 'sessions'));
   });
 
   afterAll(async () => {
@@ -155,7 +155,7 @@ describe.each(STRATEGIES)('SESSION_MAX_PER_USER=2 (%s)', (strategy) => {
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, strategy, 'maxper', { SESSION_MAX_PER_USER: '2' }));
+    demo = await startDemoApp(demoEnv(redis, strategy, 'maxper', { SESSION_MAX_PER_USER: '2' }));
   });
 
   afterAll(async () => {

@@ -1,3 +1,4 @@
+// Standalone only (not in jest.config.js DEMO_SUITES): startup validation, decided before any Redis connection.
 /**
  * Demo app: a bad environment stops the app at startup with an error that names the setting,
  * instead of starting with a weak or wrong configuration.

@@ -10,13 +10,13 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { Test } from '@nestjs/testing';
 import { AllowAnonymous, SessionGuard, SessionModule, applySessionSecurity } from '@app/session';
 import { demoEnv, startDemoApp, type DemoApp, type StrategyName } from './support/demo-app.js';
-import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
-let server: RedisServerHandle;
+let redis: SuiteRedis;
 const started: Array<{ close(): Promise<unknown> }> = [];
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  redis = await startSuiteRedis();
 });
 
 afterEach(async () => {
@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await redis?.stop();
 });
 
 function documentOf(app: INestApplication): OpenAPIObject {
@@ -33,7 +33,7 @@ function documentOf(app: INestApplication): OpenAPIObject {
 }
 
 async function demo(strategy: string): Promise<DemoApp> {
-  const app = await startDemoApp(demoEnv(server.url, strategy as StrategyName, 'swagger'));
+  const app = await startDemoApp(demoEnv(redis, strategy as StrategyName, 'swagger'));
   started.push(app);
   return app;
 }

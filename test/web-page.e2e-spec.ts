@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_PASSWORD, demoEnv, startDemoApp, uniqueUser, type DemoApp } from './support/demo-app.js';
 import { artifactsDir, chromiumMissing, DEVICES, docsDir, launchChromium } from './support/browser.js';
-import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
 const missing = chromiumMissing();
 if (missing) console.warn(missing);
@@ -34,13 +34,13 @@ const portOf = (demo: DemoApp): number => (demo.http.address() as AddressInfo).p
 jest.setTimeout(60_000);
 const UI_TIMEOUT = 15_000;
 
-let server: RedisServerHandle;
+let redis: SuiteRedis;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   if (missing) return;
-  server = await startRedisServer();
+  redis = await startSuiteRedis();
   browser = await launchChromium();
 });
 
@@ -50,7 +50,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await server?.stop();
+  await redis?.stop();
 });
 
 async function device(userAgent: string): Promise<Page> {
@@ -98,7 +98,7 @@ describeInBrowser('the demo web page (plain http, COOKIE_SECURE=false)', () => {
   let base: string;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, 'session-id', 'web'));
+    demo = await startDemoApp(demoEnv(redis, 'session-id', 'web'));
     base = `http://127.0.0.1:${portOf(demo)}`;
   });
 
@@ -254,7 +254,7 @@ describeInBrowser('a Secure __Host- cookie on plain http (COOKIE_SECURE=true)', 
   let port: number;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(server.url, 'session-id', 'websecure', { COOKIE_SECURE: 'true' }));
+    demo = await startDemoApp(demoEnv(redis, 'session-id', 'websecure', { COOKIE_SECURE: 'true' }));
     port = portOf(demo);
   });
 

@@ -42,12 +42,16 @@ export function uniqueUser(label: string): string {
   return `${label.replace(/[^A-Za-z0-9]/g, '')}${randomBytes(4).toString('hex')}`.slice(0, 32);
 }
 
-/** The env of one demo app under test; `extra` overrides or adds variables (undefined removes one). */
-export function demoEnv(redisUrl: string, strategy: StrategyName, label: string, extra: DemoEnv = {}): DemoEnv {
+/**
+ * The env of one demo app under test; `redis` is a REDIS_URL or a suite's Redis (suite-redis.ts:
+ * its REDIS_URL, REDIS_SENTINELS... or REDIS_CLUSTER_NODES). `extra` overrides or adds variables
+ * (undefined removes one).
+ */
+export function demoEnv(redis: string | { readonly env: DemoEnv }, strategy: StrategyName, label: string, extra: DemoEnv = {}): DemoEnv {
   const env: DemoEnv = {
     // E2E_HTTP_ADAPTER=fastify runs every demo suite on Fastify (test/adapters.e2e-spec.ts runs both always).
     HTTP_ADAPTER: process.env.E2E_HTTP_ADAPTER,
-    REDIS_URL: redisUrl,
+    ...(typeof redis === 'string' ? { REDIS_URL: redis } : redis.env),
     COOKIE_SECURE: 'false',
     SESSION_KEY_PREFIX: uniquePrefix(`${label}-${strategy}`),
     JWT_SECRET,

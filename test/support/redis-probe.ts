@@ -117,3 +117,57 @@ function ownAddress(client: Redis): string {
   const stream = (client as unknown as { stream?: { localAddress?: string; localPort?: number } }).stream;
   return `${stream?.localAddress}:${stream?.localPort}`;
 }
+
+export interface SeenCommand {
+  /** Lower-case command name. */
+  name: string;
+  /** Arguments after the name. */
+  args: string[];
+  /** `ip:port` of the sender, or `lua` for a command a script ran. */
+  source: string;
+}
+
+/**
+ * Runs `action` under MONITOR on each of `clients` (e.g. every master of a topology) and returns
+ * every command the servers executed meanwhile, script-internal ones included, in order per server.
+ * The same marker as roundTripsDuring tells when a server has reported everything.
+ */
+export async function commandsDuring<T>(clients: readonly Redis[], action: () => Promise<T>): Promise<{ result: T; commands: SeenCommand[] }> {
+  const seen: SeenCommand[] = [];
+  const marker = `e2e-marker-${randomBytes(6).toString('hex')}`;
+  const monitors = await Promise.all(clients.map((client) => client.monitor()));
+  const arrived = monitors.map(
+    (monitor) =>
+      new Promise<void>((resolve) => {
+        monitor.on('monitor', (_time: string, argv: string[], source: string) => {
+          const name = String(argv[0] ?? '').toLowerCase();
+          if (name === 'ping' && argv[1] === marker) return resolve();
+          seen.push({ name, args: argv.slice(1).map(String), source });
+        });
+      }),
+  );
+  try {
+    const result = await action();
+    await Promise.all(clients.map((client) => client.ping(marker)));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        Promise.all(arrived),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('MONITOR marker not seen within 2 s')), 2000);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return { result, commands: seen };
+  } finally {
+    await Promise.all(
+      monitors.map((monitor) => {
+        const ended = new Promise<void>((resolve) => monitor.once('end', () => resolve()));
+        monitor.disconnect();
+        return ended;
+      }),
+    );
+  }
+}

@@ -369,12 +369,15 @@ async function render(client: Redis, key: string, type: string): Promise<string 
   }
 }
 
-/** Every key in the current database with its type, PTTL and full content (SCAN: tests only). */
-export async function allKeysAndValues(client: Redis): Promise<RedisEntry[]> {
+/**
+ * Every key in the current database (or those matching the SCAN pattern `match`) with its type,
+ * PTTL and full content (SCAN: tests only).
+ */
+export async function allKeysAndValues(client: Redis, match?: string): Promise<RedisEntry[]> {
   const keys = new Set<string>(); // SCAN may return a key more than once
   let cursor = '0';
   do {
-    const [next, batch] = await client.scan(cursor, 'COUNT', 1000);
+    const [next, batch] = match === undefined ? await client.scan(cursor, 'COUNT', 1000) : await client.scan(cursor, 'MATCH', match, 'COUNT', 1000);
     for (const key of batch) keys.add(key);
     cursor = next;
   } while (cursor !== '0');

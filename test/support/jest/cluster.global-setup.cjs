@@ -1,0 +1,3 @@
+const sharedTopology = require('./load-ts.cjs');
+
+module.exports = () => sharedTopology().startSharedTopology('cluster');
