@@ -10,10 +10,12 @@
  *
  * Each drill's measurements are kept, and printed as one table per file (`printDrillReport`).
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { credentialHeaders, uniqueUser, type DemoApp } from './demo-app.js';
-import { sleep } from './redis-topology.js';
+import { sleep, waitFor, type StandaloneTopology } from './redis-topology.js';
 
 /** The library's default ioredis commandTimeout (RECOMMENDED_REDIS_OPTIONS). */
 export const COMMAND_TIMEOUT_MS = 1000;
@@ -362,4 +364,86 @@ export async function signedInWithCart(demo: DemoApp, label = 'drill'): Promise<
   const put = await client.put('/cart/seed', { qty: 1 });
   if (put.status !== 200) throw new Error(`seeding the cart answered ${put.status}`);
   return client.credential!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Core standalone drills, for any strategy
+// ---------------------------------------------------------------------------------------------
+
+/** A standalone server with an append-only file in `dataDir` (fsync always), and a demo on it. */
+export interface StandaloneDrillTarget {
+  topology: StandaloneTopology;
+  dataDir: string;
+  demo: DemoApp;
+}
+
+/** SIGKILL mid-request, restart 2 s later from the AOF: 503s while down, the same credential 200 after. */
+export async function drillKilledAndRestarted(target: StandaloneDrillTarget): Promise<DrillResult> {
+  const { topology, demo } = target;
+  const credential = await signedInWithCart(demo, 'drill');
+  const { samples, result } = await runDrill(`${demo.strategy}: killed (SIGKILL) and restarted, AOF kept`, {
+    tasks: standardTasks(demo, credential),
+    inject: () => topology.node.kill(),
+    holdMs: 2_000,
+    heal: () => topology.node.restart(),
+  });
+  expectSafeAnswers(samples);
+  expect(result.errors).toBeGreaterThan(0);
+  expect(result.healthDown).toBe(true);
+  expect((await hit(demo, 'GET', '/me', credential)).status).toBe(200);
+  return result;
+}
+
+/** SIGSTOP 3 s, SIGCONT: every 503 within the bound, recovery, no key left without a TTL. */
+export async function drillHung(target: StandaloneDrillTarget): Promise<DrillResult> {
+  const { topology, demo } = target;
+  const credential = await signedInWithCart(demo, 'drill');
+  const { samples, result } = await runDrill(`${demo.strategy}: hung (SIGSTOP 3 s) and resumed`, {
+    tasks: standardTasks(demo, credential),
+    inject: () => topology.node.pause(),
+    holdMs: 3_000,
+    heal: () => topology.node.resume(),
+  });
+  expectSafeAnswers(samples);
+  expect(result.errors).toBeGreaterThan(0);
+  expect(result.healthDown).toBe(true);
+  const readErrors = samples.filter((s) => s.label === 'read' && s.status === 503);
+  expect(readErrors.length).toBeGreaterThan(0);
+  expect(Math.max(...readErrors.map((s) => s.end - s.start))).toBeLessThanOrEqual(REQUEST_BOUND_MS);
+  // Late replies (touches, commits) landed after SIGCONT: each must have kept its expiry.
+  await sleep(300);
+  const entries = await topology.allEntries();
+  expect(entries.filter((e) => e.ttlMs <= 0).map((e) => e.key)).toEqual([]);
+  expect((await hit(demo, 'GET', '/me', credential)).status).toBe(200);
+  return result;
+}
+
+/**
+ * SIGKILL, AOF deleted, restart: 503 while down, then 401 for the lost session (never a 200 for
+ * it, never a 500); a new login works (the script cache is empty: EVALSHA falls back to EVAL).
+ */
+export async function drillRestartedEmpty(target: StandaloneDrillTarget): Promise<DrillResult> {
+  const { topology, dataDir, demo } = target;
+  const credential = await signedInWithCart(demo, 'drill');
+  const { samples, result } = await runDrill(`${demo.strategy}: restarted empty (SIGKILL, AOF deleted)`, {
+    tasks: [
+      { label: 'read', send: () => hit(demo, 'GET', '/me', credential) },
+      { label: 'health', send: () => hit(demo, 'GET', '/health') },
+    ],
+    inject: async () => {
+      await topology.node.kill();
+      rmSync(join(dataDir, 'appendonlydir'), { recursive: true, force: true });
+    },
+    holdMs: 500,
+    heal: () => topology.node.restart(),
+    recover: ['health'],
+  });
+  await waitFor('the lost session to answer 401', async () => (await hit(demo, 'GET', '/me', credential)).status === 401, 10_000);
+  expectSafeAnswers(samples, { allowed: [200, 401, 503] });
+  const firstRefusal = samples.find((s) => s.status === 401)?.start ?? Infinity;
+  expect(samples.filter((s) => s.label !== 'health' && s.status === 200 && s.start > firstRefusal)).toEqual([]);
+  expect(samples.filter((s) => s.label !== 'health' && s.status === 200 && s.start > samples.find((x) => x.status === 503)!.start)).toEqual([]);
+  expect(result.healthDown).toBe(true);
+  expect((await signedInWithCart(demo, 'drill')).length).toBeGreaterThan(0);
+  return result;
 }
