@@ -1,7 +1,7 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ALLOW_ANONYMOUS } from './session.constants.js';
 import { SessionUsageError } from './session.errors.js';
-import { SESSION_SLOT } from './session.internal-constants.js';
+import { requestSession } from './request-session.js';
 import { requestHost } from './request-host.js';
 import type { UserSession } from './user-session.js';
 import { currentWsSession } from './ws/ws-message-session.js';
@@ -27,7 +27,8 @@ export const AllowAnonymous = (options: AllowAnonymousOptions = {}) =>
 /** @internal The session SessionGuard loaded: on the HTTP request (routes, GraphQL), or for the gateway message. */
 export function sessionFromContext(context: ExecutionContext): UserSession<object> | undefined {
   if (context.getType<string>() === 'ws') return currentWsSession();
-  return requestHost(context)?.request[SESSION_SLOT] as UserSession<object> | undefined;
+  const host = requestHost(context);
+  return host ? requestSession(host.request) : undefined;
 }
 
 /**

@@ -3,10 +3,9 @@ import { Observable } from 'rxjs';
 import { responseWriter, type ResponseWriter } from './http/http-message.js';
 import { toHttpError } from './session-http-errors.js';
 import { commitIfNoop, commitSession } from './session-commit.js';
-import { SESSION_SLOT } from './session.internal-constants.js';
+import { requestSession } from './request-session.js';
 import { interceptGraphqlResolver } from './graphql/graphql-session-commit.js';
 import { requestHost } from './request-host.js';
-import type { UserSession } from './user-session.js';
 import { interceptWsMessage } from './ws/ws-message-session.js';
 
 /**
@@ -21,12 +20,15 @@ export class SessionCommitInterceptor implements NestInterceptor {
     if (type === 'ws') return interceptWsMessage(context, next);
     if (type === 'graphql') {
       const host = requestHost(context);
-      const session = host?.request[SESSION_SLOT] as UserSession<object> | undefined;
+      const session = host && requestSession(host.request);
       return host && session ? interceptGraphqlResolver(session, host.response, next) : next.handle();
     }
     if (type !== 'http') return next.handle();
     const http = context.switchToHttp();
-    return commitBeforeSending(next.handle(), http.getRequest(), responseWriter(http.getResponse()));
+    const request = http.getRequest<object>();
+    // No guard ran (guard: 'route' and a route without one): nothing to save.
+    if (!requestSession(request)) return next.handle();
+    return commitBeforeSending(next.handle(), request, responseWriter(http.getResponse()));
   }
 }
 
@@ -35,14 +37,14 @@ export class SessionCommitInterceptor implements NestInterceptor {
  * as one plain Observable rather than mergeMap + catchError + from(promise): this runs on every
  * request, and a read-only request (nothing to save) passes through without any async step.
  */
-function commitBeforeSending(source: Observable<unknown>, request: Record<symbol, unknown>, response: ResponseWriter): Observable<unknown> {
+function commitBeforeSending(source: Observable<unknown>, request: object, response: ResponseWriter): Observable<unknown> {
   return new Observable((subscriber) => {
     let pending = 0;
     let completed = false;
     const fail = (error: unknown) => subscriber.error(toHttpError(error, response));
     return source.subscribe({
       next: (body) => {
-        const session = request[SESSION_SLOT] as UserSession<object> | undefined;
+        const session = requestSession(request);
         if (!session || commitIfNoop(session)) return subscriber.next(body);
         pending++;
         commitSession(session, response).then(() => {

@@ -2,5 +2,3 @@
 export const SESSION_RESOLVED_OPTIONS = Symbol('nestjs-redis-session:resolved-options');
 /** The ioredis client together with whether the module created it (and so must close it). */
 export const SESSION_REDIS_CONNECTION = Symbol('nestjs-redis-session:redis-connection');
-/** The request property that holds the loaded UserSession. */
-export const SESSION_SLOT = Symbol.for('nestjs-redis-session:session');

@@ -4,13 +4,10 @@ import { SessionState } from './session-state.js';
 import { dataField, fieldCost } from './store/redis-schema.js';
 import { CREDENTIAL_BYTES, USER_ID } from './strategies/credential-shape.js';
 
-const states = new WeakMap<object, SessionState>();
-
 /** @internal The state behind a UserSession, for the commit step. */
 export function sessionState(session: object): SessionState {
-  const state = states.get(session);
-  if (!state) throw new SessionUsageError('Not a session created by SessionGuard');
-  return state;
+  if (!(session instanceof UserSession)) throw new SessionUsageError('Not a session created by SessionGuard');
+  return UserSession.stateOf(session);
 }
 
 export const newHandle = (): string => randomToken(CREDENTIAL_BYTES.handle);
@@ -26,12 +23,21 @@ export type SessionKey<T> = Extract<keyof T, string>;
  * (only the keys that changed). `increment` is applied atomically in the store at once.
  */
 export class UserSession<T extends object = Record<string, unknown>> {
+  // A #private field: invisible to the app (logging, JSON, spreading) like a WeakMap entry, and
+  // cheaper on a path that builds one UserSession per request.
+  readonly #state: SessionState;
+
   constructor(state: SessionState) {
-    states.set(this, state);
+    this.#state = state;
+  }
+
+  /** @internal */
+  static stateOf(session: UserSession<object>): SessionState {
+    return session.#state;
   }
 
   private get state(): SessionState {
-    return sessionState(this);
+    return this.#state;
   }
 
   /** A non-secret identifier of the session (its handle), safe to log or show. Not the credential. */

@@ -22,19 +22,28 @@ type NodeLike = {
   setHeader(name: string, value: string | string[]): unknown;
 };
 
-/** Adapts whatever response object the platform handed us; no Express-only calls elsewhere. */
+/**
+ * Adapts whatever response object the platform handed us; no Express-only calls elsewhere. The
+ * platform is only looked at when a header is written: most requests write none.
+ */
 export function responseWriter(response: unknown): ResponseWriter {
-  const res = response as Partial<ExpressLike & FastifyLike & NodeLike>;
-  if (typeof res.append === 'function') return { appendHeader: (n, v) => void (res as ExpressLike).append(n, v) };
-  if (typeof res.header === 'function') return { appendHeader: (n, v) => void (res as FastifyLike).header(n, v) };
-  return {
-    appendHeader: (name, value) => {
+  return new PlatformResponseWriter(response as Partial<ExpressLike & FastifyLike & NodeLike>);
+}
+
+class PlatformResponseWriter implements ResponseWriter {
+  constructor(private readonly res: Partial<ExpressLike & FastifyLike & NodeLike>) {}
+
+  appendHeader(name: string, value: string): void {
+    const res = this.res;
+    if (typeof res.append === 'function') res.append(name, value);
+    else if (typeof res.header === 'function') res.header(name, value);
+    else {
       const node = res as NodeLike;
       const existing = node.getHeader(name);
       const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
       node.setHeader(name, name.toLowerCase() === 'set-cookie' ? [...list, value] : value);
-    },
-  };
+    }
+  }
 }
 
 /** One header value: a repeated header is ambiguous and counts as absent-but-presented. */

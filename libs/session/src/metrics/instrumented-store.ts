@@ -15,27 +15,35 @@ const OPERATIONS: ReadonlySet<PropertyKey> = new Set<keyof SessionStore>([
  * store itself, so a store's internal calls (rotate's own destroy) are not counted twice.
  */
 export function instrumentStore<S extends SessionStore>(store: S, metrics: SessionMetrics): S {
-  if (!metrics.enabled) return store;
+  // No-op instruments (no OpenTelemetry SDK when the module started) would only cost time.
+  if (!metrics.enabled || !metrics.recording) return store;
+  const wrapped = new Map<PropertyKey, { original: Function; wrapper: Function }>();
   return new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function' || property === 'constructor') return value;
-      if (!OPERATIONS.has(property)) return value.bind(target);
-      const operation = String(property);
-      return async (...args: unknown[]) => {
-        const start = performance.now();
-        try {
-          const result: unknown = await value.apply(target, args);
-          metrics.storeCall(operation, (performance.now() - start) / 1000, null);
-          if (operation === 'find') metrics.load(result !== null);
-          return result;
-        } catch (error) {
-          metrics.storeCall(operation, (performance.now() - start) / 1000, failureType(error));
-          throw error;
-        }
-      };
+      const known = wrapped.get(property);
+      if (known?.original === value) return known.wrapper;
+      const wrapper = OPERATIONS.has(property) ? timed(target, value, String(property), metrics) : value.bind(target);
+      wrapped.set(property, { original: value, wrapper });
+      return wrapper;
     },
   });
+}
+
+function timed(target: object, method: Function, operation: string, metrics: SessionMetrics): Function {
+  return async (...args: unknown[]) => {
+    const start = performance.now();
+    try {
+      const result: unknown = await method.apply(target, args);
+      metrics.storeCall(operation, (performance.now() - start) / 1000, null);
+      if (operation === 'find') metrics.load(result !== null);
+      return result;
+    } catch (error) {
+      metrics.storeCall(operation, (performance.now() - start) / 1000, failureType(error));
+      throw error;
+    }
+  };
 }
 
 /** Only failures of the store itself are errors; refusals such as "data too large" are answers. */

@@ -1,8 +1,10 @@
-import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
+import { createNoopMeter, metrics, type Counter, type Histogram } from '@opentelemetry/api';
 import type { ResolvedMetrics } from '../options/resolve-operations.js';
 
 /** The meter (instrumentation scope) name the library records under. */
 export const SESSION_METER_NAME = 'nestjs-redis-session';
+
+const NOOP_METER_CLASS = createNoopMeter().constructor as new () => object;
 
 /** Instrument names; attributes are listed in the README ("Metrics"). */
 export const SESSION_METRIC_NAMES = {
@@ -33,13 +35,20 @@ interface Instruments {
  */
 export class SessionMetrics {
   private readonly instruments: Instruments | null;
+  /**
+   * False when the meter is the API's no-op one (no SDK registered when the module started): the
+   * instruments are then fixed no-ops, so timing store calls for them would be wasted work.
+   */
+  readonly recording: boolean;
 
   constructor(settings: ResolvedMetrics | null) {
     if (!settings) {
       this.instruments = null;
+      this.recording = false;
       return;
     }
     const meter = (settings.meterProvider ?? metrics.getMeterProvider()).getMeter(SESSION_METER_NAME);
+    this.recording = !(meter instanceof NOOP_METER_CLASS);
     const { loads, creations, revocations, expirations, storeErrors, storeDuration } = SESSION_METRIC_NAMES;
     this.instruments = {
       loads: meter.createCounter(loads, { description: 'Session lookups by credential', unit: '{load}' }),

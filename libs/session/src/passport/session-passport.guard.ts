@@ -3,7 +3,7 @@ import { crossOriginRefusal } from '../http/cross-origin.check.js';
 import { responseWriter, type ResponseWriter, type SessionRequest } from '../http/http-message.js';
 import { SessionUsageError } from '../session.errors.js';
 import { toHttpError } from '../session-http-errors.js';
-import { SESSION_SLOT } from '../session.internal-constants.js';
+import { attachRequestSession, requestSession } from '../request-session.js';
 import { SessionLoader } from '../session-loader.js';
 import type { UserSession } from '../user-session.js';
 import { passportSessionView, type PassportSessionView } from './express-session-view.js';
@@ -67,7 +67,7 @@ export class SessionPassportGuard implements CanActivate {
   }
 
   private async sessionFor(request: PassportRequest, response: ResponseWriter): Promise<UserSession<object>> {
-    const attached = request[SESSION_SLOT] as UserSession<object> | undefined;
+    const attached = requestSession(request);
     if (attached) return attached;
     let outcome;
     try {
@@ -77,8 +77,7 @@ export class SessionPassportGuard implements CanActivate {
     }
     if (outcome.kind === 'rejected') outcome.strategy.clear(response);
     const session = outcome.kind === 'loaded' ? outcome.session : this.loader.fresh(request);
-    request[SESSION_SLOT] = session;
-    return session;
+    return attachRequestSession(request, session);
   }
 }
 

@@ -36,24 +36,33 @@ const ENDINGS: Partial<Record<keyof SessionStore, Announce>> = {
  * a store or a caching layer adds beyond the interface, keep working unchanged.
  */
 export function observeSessionEndings<S extends SessionStore>(store: S, bus: SessionEndedBus): S {
+  // Wrapped once per method, not on every access: `store.find` runs on every request.
+  const wrapped = new Map<PropertyKey, { original: Function; wrapper: Function }>();
   return new Proxy(store, {
     get(target, property) {
       // The real store as receiver: getters and methods may use #private fields, which a Proxy lacks.
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function' || property === 'constructor') return value;
-      const announce = ENDINGS[property as keyof SessionStore];
-      if (!announce) return value.bind(target);
-      return async (...args: unknown[]) => {
-        let result: unknown;
-        try {
-          result = await value.apply(target, args);
-        } catch (error) {
-          if (error instanceof SessionDurabilityError) announce(bus, args, UNCONFIRMED);
-          throw error;
-        }
-        announce(bus, args, result);
-        return result;
-      };
+      const known = wrapped.get(property);
+      if (known?.original === value) return known.wrapper;
+      const wrapper = wrapMethod(target, value, ENDINGS[property as keyof SessionStore], bus);
+      wrapped.set(property, { original: value, wrapper });
+      return wrapper;
     },
   });
+}
+
+function wrapMethod(target: object, method: Function, announce: Announce | undefined, bus: SessionEndedBus): Function {
+  if (!announce) return method.bind(target);
+  return async (...args: unknown[]) => {
+    let result: unknown;
+    try {
+      result = await method.apply(target, args);
+    } catch (error) {
+      if (error instanceof SessionDurabilityError) announce(bus, args, UNCONFIRMED);
+      throw error;
+    }
+    announce(bus, args, result);
+    return result;
+  };
 }
