@@ -11,7 +11,9 @@
  * The probe's own commands (INFO, the MONITOR marker PING) are excluded.
  */
 import { randomBytes } from 'node:crypto';
+import { createConnection } from 'node:net';
 import type { Redis } from 'ioredis';
+import { commandOn } from './redis-topology.js';
 
 export type CommandCounts = Record<string, number>;
 
@@ -127,47 +129,79 @@ export interface SeenCommand {
   source: string;
 }
 
-/**
- * Runs `action` under MONITOR on each of `clients` (e.g. every master of a topology) and returns
- * every command the servers executed meanwhile, script-internal ones included, in order per server.
- * The same marker as roundTripsDuring tells when a server has reported everything.
- */
-export async function commandsDuring<T>(clients: readonly Redis[], action: () => Promise<T>): Promise<{ result: T; commands: SeenCommand[] }> {
-  const seen: SeenCommand[] = [];
-  const marker = `e2e-marker-${randomBytes(6).toString('hex')}`;
-  const monitors = await Promise.all(clients.map((client) => client.monitor()));
-  const arrived = monitors.map(
-    (monitor) =>
-      new Promise<void>((resolve) => {
-        monitor.on('monitor', (_time: string, argv: string[], source: string) => {
-          const name = String(argv[0] ?? '').toLowerCase();
-          if (name === 'ping' && argv[1] === marker) return resolve();
-          seen.push({ name, args: argv.slice(1).map(String), source });
-        });
-      }),
-  );
-  try {
-    const result = await action();
-    await Promise.all(clients.map((client) => client.ping(marker)));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        Promise.all(arrived),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('MONITOR marker not seen within 2 s')), 2000);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-    return { result, commands: seen };
-  } finally {
-    await Promise.all(
-      monitors.map((monitor) => {
-        const ended = new Promise<void>((resolve) => monitor.once('end', () => resolve()));
-        monitor.disconnect();
-        return ended;
-      }),
+/** One MONITOR line (`+1700000000.123456 [0 127.0.0.1:5000] "GET" "k"`), or undefined for others. */
+export function parseMonitorLine(line: string): SeenCommand | undefined {
+  const head = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] /.exec(line);
+  if (!head) return undefined;
+  const argv: string[] = [];
+  const rest = line.slice(head[0].length);
+  const quoted = /"((?:[^"\\]|\\.)*)"/g;
+  for (const match of rest.matchAll(quoted)) {
+    argv.push(
+      match[1].replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, esc: string) =>
+        esc.length === 3 ? String.fromCharCode(parseInt(esc.slice(1), 16)) : ({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[esc] ?? esc,
+      ),
     );
   }
+  return { name: String(argv[0] ?? '').toLowerCase(), args: argv.slice(1), source: head[1] };
+}
+
+/**
+ * Runs `action` under MONITOR on each node of `ports` (e.g. every master of a topology) and returns
+ * every command the nodes executed meanwhile, script-internal ones included, in order per node.
+ * A plain socket rather than ioredis' monitor(): on a busy server, MONITOR lines that arrive in the
+ * same packet as its +OK make ioredis throw "Command queue state error". A PING with a marker tells
+ * when a node has reported everything.
+ */
+export async function commandsDuring<T>(ports: readonly number[], action: () => Promise<T>): Promise<{ result: T; commands: SeenCommand[] }> {
+  const seen: SeenCommand[] = [];
+  const marker = `e2e-marker-${randomBytes(6).toString('hex')}`;
+  const monitors = await Promise.all(ports.map((port) => monitorNode(port, marker, (command) => seen.push(command))));
+  try {
+    const result = await action();
+    await Promise.all(monitors.map((monitor) => monitor.flushed()));
+    return { result, commands: seen };
+  } finally {
+    for (const monitor of monitors) monitor.close();
+  }
+}
+
+async function monitorNode(port: number, marker: string, onCommand: (command: SeenCommand) => void) {
+  if (!Number.isInteger(port) || port === 6379) throw new Error(`refusing port ${String(port)}: not a private test server`);
+  const socket = createConnection({ host: '127.0.0.1', port });
+  let buffered = '';
+  let ok: () => void = () => {};
+  let markerSeen: () => void = () => {};
+  const started = new Promise<void>((resolve) => (ok = resolve));
+  const arrived = new Promise<void>((resolve) => (markerSeen = resolve));
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    let end: number;
+    while ((end = buffered.indexOf('\r\n')) >= 0) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      if (line === '+OK') ok();
+      const command = parseMonitorLine(line);
+      if (!command) continue;
+      if (command.name === 'ping' && command.args[0] === marker) markerSeen();
+      else onCommand(command);
+    }
+  });
+  const failed = new Promise<never>((_, reject) => socket.once('error', reject));
+  failed.catch(() => {});
+  socket.write('MONITOR\r\n');
+  await Promise.race([started, failed]);
+  return {
+    flushed: async () => {
+      await commandOn(port, ['PING', marker]);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([arrived, failed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`MONITOR marker not seen on ${port} within 2 s`)), 2000)))]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => socket.destroy(),
+  };
 }

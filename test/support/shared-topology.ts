@@ -33,6 +33,17 @@ export function sharedTopologyRedis(kind: 'sentinel' | 'cluster'): TopologyRedis
   return text === undefined ? undefined : (JSON.parse(text) as TopologyRedisOptions);
 }
 
+/**
+ * setupFiles of a topology project: names the topology for this test file, and fails it when the
+ * project's globalSetup published none (startSuiteRedis would otherwise start one per file).
+ */
+export function useSharedTopology(kind: 'sentinel' | 'cluster'): void {
+  process.env[TOPOLOGY_VARIABLE] = kind;
+  if (process.env[ADDRESS_VARIABLE[kind]] === undefined) {
+    throw new Error(`${ADDRESS_VARIABLE[kind]} is unset: the redis-${kind} project's globalSetup (test/support/jest/) did not run`);
+  }
+}
+
 type Holder = typeof globalThis & { [RUNNING]?: Topology[] };
 
 /** globalSetup: starts the topology, publishes its address, and arranges for it to die with Jest. */

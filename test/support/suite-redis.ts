@@ -119,10 +119,10 @@ function handle(redis: TopologyRedisOptions, stop: () => Promise<void>): SuiteRe
 
   const onOwner = async <T>(key: string, body: (client: Redis) => Promise<T>): Promise<T> => withNode(await masterPortFor(key), body);
 
-  const isWrite = async (client: Redis, name: string): Promise<boolean> => {
+  const isWrite = async (name: string): Promise<boolean> => {
     let flag = writeFlags.get(name);
     if (flag === undefined) {
-      const [info] = (await client.call('COMMAND', 'INFO', name)) as Array<[string, number, string[]] | null>;
+      const [info] = (await askAny(await masterPorts(), ['COMMAND', 'INFO', name])) as Array<[string, number, string[]] | null>;
       flag = Boolean(info?.[2]?.includes('write'));
       writeFlags.set(name, flag);
     }
@@ -131,28 +131,12 @@ function handle(redis: TopologyRedisOptions, stop: () => Promise<void>): SuiteRe
 
   const activityDuring = async <T>(prefix: string, action: () => Promise<T>): Promise<{ result: T; activity: RedisActivity }> => {
     if (kind === 'standalone') return withNode((await masterPorts())[0], (client) => measureRedis(client, action));
-    const ports = await masterPorts();
-    const clients = await Promise.all(
-      ports.map(async (port) => {
-        const client = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        client.on('error', () => {});
-        await client.connect();
-        return client;
-      }),
-    );
-    try {
-      const { result, commands } = await commandsDuring(clients, action);
-      const ours = commands.filter((c) => c.args.some((arg) => arg.includes(prefix)));
-      const counts: CommandCounts = {};
-      let writes = 0;
-      for (const command of ours) {
-        counts[command.name] = (counts[command.name] ?? 0) + 1;
-        if (await isWrite(clients[0], command.name)) writes++;
-      }
-      return { result, activity: { commands: counts, executed: ours.length, writes } };
-    } finally {
-      await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
-    }
+    const { result, commands } = await commandsDuring(await masterPorts(), action);
+    const ours = commands.filter((c) => c.args.some((arg) => arg.includes(prefix)));
+    const counts: CommandCounts = {};
+    for (const command of ours) counts[command.name] = (counts[command.name] ?? 0) + 1;
+    const writes = (await Promise.all(ours.map((command) => isWrite(command.name)))).filter(Boolean).length;
+    return { result, activity: { commands: counts, executed: ours.length, writes } };
   };
 
   return {
