@@ -17,7 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { signJwt, type DemoApp } from '../support/demo-app.js';
 import {
   Probe,
-  REQUEST_BOUND_MS,
+  drillHung,
+  drillKilledAndRestarted,
   expectSafeAnswers,
   failOnProcessErrors,
   hit,
@@ -164,37 +165,11 @@ describe('Redis unavailable at startup', () => {
 
 describe('faults while serving', () => {
   it('killed mid-request and restarted (with its AOF): 503 while down, the same session works again after', async () => {
-    const credential = await signedIn();
-    const { samples, result } = await runDrill('killed (SIGKILL) and restarted, AOF kept', {
-      tasks: standardTasks(demo, credential),
-      inject: () => topology.node.kill(),
-      holdMs: 2_000,
-      heal: () => topology.node.restart(),
-    });
-    expectSafeAnswers(samples);
-    expect(result.errors).toBeGreaterThan(0);
-    expect(result.healthDown).toBe(true);
-    expect((await hit(demo, 'GET', '/me', credential)).status).toBe(200);
+    await drillKilledAndRestarted({ topology, dataDir, demo });
   }, 60_000);
 
   it('hung (SIGSTOP) and resumed: 503 within the timeout, recovery, and no key left without a TTL', async () => {
-    const credential = await signedIn();
-    const { samples, result } = await runDrill('hung (SIGSTOP 3 s) and resumed', {
-      tasks: standardTasks(demo, credential),
-      inject: () => topology.node.pause(),
-      holdMs: 3_000,
-      heal: () => topology.node.resume(),
-    });
-    expectSafeAnswers(samples);
-    expect(result.errors).toBeGreaterThan(0);
-    expect(result.healthDown).toBe(true);
-    // A read's 503 always came within the timeout: nobody waited for the server to wake up.
-    const readErrors = samples.filter((s) => s.label === 'read' && s.status === 503);
-    expect(readErrors.length).toBeGreaterThan(0);
-    expect(Math.max(...readErrors.map((s) => s.end - s.start))).toBeLessThanOrEqual(REQUEST_BOUND_MS);
-    await sleep(300);
-    const entries = await topology.allEntries();
-    expect(entries.filter((e) => e.ttlMs <= 0).map((e) => e.key)).toEqual([]);
+    await drillHung({ topology, dataDir, demo });
   }, 60_000);
 
   it('slow (CLIENT PAUSE 400 ms, then 2500 ms): a short pause only delays, a long one gives 503s, then recovery', async () => {
