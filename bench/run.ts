@@ -23,7 +23,7 @@ import { startBenchCluster } from './lib/cluster.js';
 import { runLoad, send, signIn, type Credential, type LoadResult } from './lib/load.js';
 import type { BenchConfig, BenchResults, LargeSessionPoint, MemoryResult, PathName, PathResult, Variant } from './lib/model.js';
 import { delta, readCounters, roundTrips } from './lib/redis-stats.js';
-import { CAPACITY, capacityTable, checksTable, clusterTable, largeTable, mainTable, memoryTable, targetChecks } from './lib/report.js';
+import { CAPACITY, capacityTable, checksTable, clusterTable, largeTable, mainTable, memoryTable, readCostTable, targetChecks } from './lib/report.js';
 
 const env = process.env;
 const num = (value: string | undefined, fallback: number) => (value ? Number(value) : fallback);
@@ -54,6 +54,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 function variants(): Variant[] {
   const list: Variant[] = [
     { id: 'express-bare', label: 'bare Nest (Express)', adapter: 'express', stack: 'bare', topology: 'standalone' },
+    { id: 'express-floor', label: 'bare + no-op guard & interceptor (Express)', adapter: 'express', stack: 'nest-floor', topology: 'standalone' },
     { id: 'express-session', label: 'express-session + connect-redis', adapter: 'express', stack: 'express-session', topology: 'standalone' },
   ];
   for (const strategy of ['session-id', 'jwt', 'hashed'] as const) {
@@ -71,6 +72,7 @@ function variants(): Variant[] {
   }
   list.push(
     { id: 'fastify-bare', label: 'bare Nest (Fastify)', adapter: 'fastify', stack: 'bare', topology: 'standalone' },
+    { id: 'fastify-floor', label: 'bare + no-op guard & interceptor (Fastify)', adapter: 'fastify', stack: 'nest-floor', topology: 'standalone' },
     { id: 'fastify-session', label: '@fastify/session + connect-redis', adapter: 'fastify', stack: 'fastify-session', topology: 'standalone' },
     { id: 'fastify-ours-session-id', label: 'ours session-id (Fastify)', adapter: 'fastify', stack: 'ours', strategy: 'session-id', cache: false, topology: 'standalone' },
     { id: 'fastify-ours-session-id-cache', label: 'ours session-id + near-cache (Fastify)', adapter: 'fastify', stack: 'ours', strategy: 'session-id', cache: true, topology: 'standalone' },
@@ -161,7 +163,7 @@ async function runVariant(variant: Variant, target: Target, memory: MemoryResult
   await flush(target);
   const app = await startApp(appEnv(variant, target));
   try {
-    const credentials: Credential[] = variant.stack === 'bare' ? [{}] : await signIn(app.url, config.sessions, variant.strategy === 'jwt');
+    const credentials: Credential[] = variant.stack === 'bare' || variant.stack === 'nest-floor' ? [{}] : await signIn(app.url, config.sessions, variant.strategy === 'jwt');
     const base = { url: app.url, connections: config.connections, credentials };
     await runLoad({ ...base, seconds: config.warmupSeconds, path: 'read' });
     const read = await measure(
@@ -385,6 +387,10 @@ async function write(results: BenchResults): Promise<void> {
     '',
     '![benchmark chart](chart.svg)',
     '',
+    '## Where the read path\'s CPU goes (app CPU µs per GET /me)',
+    '',
+    readCostTable(results.paths),
+    '',
     '## Targets',
     '',
     checksTable(checks),
@@ -427,7 +433,7 @@ async function write(results: BenchResults): Promise<void> {
   writeFileSync(join(bench, 'chart.svg'), svg);
   const readmePath = join(root, 'README.md');
   let readme = readFileSync(readmePath, 'utf8');
-  readme = replaceBetween(readme, 'table', [header, '', mainTable(results.paths), '', '**Targets**', '', checksTable(checks)].join('\n'));
+  readme = replaceBetween(readme, 'table', [header, '', mainTable(results.paths), '', '**Where the read path\'s CPU goes** (app CPU µs per GET /me)', '', readCostTable(results.paths), '', '**Targets**', '', checksTable(checks)].join('\n'));
   readme = replaceBetween(readme, 'capacity', [capacityTable(results), '', capacityNote].join('\n'));
   writeFileSync(readmePath, readme);
   log(`bench: wrote bench/results.md, bench/chart.svg and the README tables (${seconds.toFixed(0)} s)`);

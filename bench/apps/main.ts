@@ -1,7 +1,7 @@
 /**
  * One benchmark app in its own Node process. Chosen by the environment:
  *   BENCH_ADAPTER   express | fastify
- *   BENCH_STACK     bare | ours | express-session | fastify-session
+ *   BENCH_STACK     bare | nest-floor | ours | express-session | fastify-session
  *   BENCH_STRATEGY  session-id | jwt | hashed          (ours)
  *   BENCH_CACHE     1 = near-cache on                  (ours)
  *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
@@ -9,10 +9,10 @@
  */
 import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SessionModule, type SessionModuleOptions, type SessionStrategyName } from '../../libs/session/src/index.js';
-import { BareController, ExpressSessionController, FastifySessionController, OursController } from './routes.js';
+import { BareController, ExpressSessionController, FastifySessionController, NoopAsyncGuard, OursController, PassThroughInterceptor } from './routes.js';
 
 export const BENCH_JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmnopqrstuv';
 const COOKIE_SECRET = 'bench-cookie-secret-0123456789abcdefghijklmnopqrstuv';
@@ -40,6 +40,7 @@ function oursOptions(): SessionModuleOptions {
 function rootModule(): DynamicModule {
   const controllers: Record<string, Type> = {
     bare: BareController,
+    'nest-floor': BareController,
     ours: OursController,
     'express-session': ExpressSessionController,
     'fastify-session': FastifySessionController,
@@ -50,6 +51,13 @@ function rootModule(): DynamicModule {
     module: BenchModule,
     imports: stack === 'ours' ? [SessionModule.forRoot(oursOptions())] : [],
     controllers: [controllers[stack]],
+    providers:
+      stack === 'nest-floor'
+        ? [
+            { provide: APP_GUARD, useClass: NoopAsyncGuard },
+            { provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor },
+          ]
+        : [],
   };
 }
 

@@ -5,7 +5,22 @@
  *   PUT  /cart/:sku {qty,...} write path: one cart item (one session key) set to the body
  * Unauthenticated requests get 401 on /me and /cart in every stack except `bare`.
  */
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, UnauthorizedException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Injectable,
+  Param,
+  Post,
+  Put,
+  Req,
+  UnauthorizedException,
+  type CallHandler,
+  type CanActivate,
+  type NestInterceptor,
+} from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import { AllowAnonymous, Session, type UserSession } from '../../libs/session/src/index.js';
 
 type CartItem = Record<string, unknown>;
@@ -28,6 +43,24 @@ export class BareController {
   @Put('cart/:sku')
   put(@Param('sku') sku: string, @Body() _body: CartItem) {
     return { sku };
+  }
+}
+
+/**
+ * The floor for any session layer built the Nest way (a global guard that loads, an interceptor
+ * that saves): both present and doing nothing, around the bare routes.
+ */
+@Injectable()
+export class NoopAsyncGuard implements CanActivate {
+  async canActivate(): Promise<boolean> {
+    return true;
+  }
+}
+
+@Injectable()
+export class PassThroughInterceptor implements NestInterceptor {
+  intercept(_context: unknown, next: CallHandler): Observable<unknown> {
+    return next.handle();
   }
 }
 

@@ -1,7 +1,7 @@
 /** The shapes the benchmark collects and reports. */
 
 export type Adapter = 'express' | 'fastify';
-export type Stack = 'bare' | 'ours' | 'express-session' | 'fastify-session';
+export type Stack = 'bare' | 'nest-floor' | 'ours' | 'express-session' | 'fastify-session';
 export type PathName = 'GET /me' | 'PUT /cart/:sku';
 
 export interface Variant {

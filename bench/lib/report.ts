@@ -31,7 +31,7 @@ export function mainTable(results: PathResult[]): string {
         fmt(r.rps),
         fmt(r.p50, 1),
         fmt(r.p99, 1),
-        r.variant.stack === 'bare' ? '0' : fmt(r.roundTrips, 2),
+        r.variant.stack === 'bare' || r.variant.stack === 'nest-floor' ? '0' : fmt(r.roundTrips, 2),
         fmt(r.commands, 2),
         fmt(r.bytesIn),
         fmt(r.redisUsec, 1),
@@ -42,6 +42,26 @@ export function mainTable(results: PathResult[]): string {
       ].join(' | ');
     });
   return [head, ...rows.map((row) => `| ${row} |`)].join('\n');
+}
+
+/**
+ * App CPU per read request, split into what Nest's guard + interceptor pipeline costs by itself
+ * (the floor, measured with no-op ones) and what the session layer adds on top.
+ */
+export function readCostTable(results: PathResult[]): string {
+  const head = '| adapter | bare | + no-op guard & interceptor | ours + near-cache | ours (1 Redis round trip) | session layer above the floor, cached / uncached |\n|---|--:|--:|--:|--:|--:|';
+  const rows = (['express', 'fastify'] as const).flatMap((adapter) => {
+    const cpu = (match: (v: Variant) => boolean) => find(results, 'GET /me', (v) => v.adapter === adapter && match(v))?.appCpuUs;
+    const bare = cpu((v) => v.stack === 'bare');
+    const floor = cpu((v) => v.stack === 'nest-floor');
+    const cached = cpu((v) => v.stack === 'ours' && v.strategy === 'session-id' && v.cache === true);
+    const plain = cpu((v) => v.stack === 'ours' && v.strategy === 'session-id' && v.cache === false);
+    if (bare === undefined || floor === undefined) return [];
+    const us = (value: number | undefined) => (value === undefined ? 'n/a' : `${fmt(value)} µs`);
+    const above = (value: number | undefined) => (value === undefined ? 'n/a' : `${fmt(value - floor)} µs`);
+    return [`| ${adapter} | ${us(bare)} | ${us(floor)} | ${us(cached)} | ${us(plain)} | ${above(cached)} / ${above(plain)} |`];
+  });
+  return rows.length ? [head, ...rows].join('\n') : '_Floor variants skipped._';
 }
 
 export function clusterTable(results: PathResult[]): string {
