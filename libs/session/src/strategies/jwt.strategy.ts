@@ -9,10 +9,13 @@ import { SessionSignInRequiredError, SessionUsageError } from '../session.errors
 import { CREDENTIAL_BYTES, SHAPES, USER_ID } from './credential-shape.js';
 import { INVALID_CREDENTIAL } from './opaque-token.strategy.js';
 import type { CredentialCheck, MintedCredential, SessionStrategy } from './session-strategy.interface.js';
+import { VerifiedTokenCache } from './verified-token.cache.js';
 
 const INVALID: CredentialCheck = { kind: 'invalid', reason: INVALID_CREDENTIAL };
 /** JOSE header parameters that name a key or a critical extension (RFC 8725 section 3.10). */
 const UNTRUSTED_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
+/** About 300 bytes a token: a few MB at most. */
+const VERIFIED_TOKENS = 10_000;
 
 interface SessionClaims {
   sid?: unknown;
@@ -33,6 +36,7 @@ export class JwtSessionStrategy implements SessionStrategy {
   private readonly service = new JwtService();
   private readonly transport: CredentialTransport;
   private readonly keyObjects = new Map<string, KeyObject>();
+  private readonly verified = new VerifiedTokenCache(VERIFIED_TOKENS);
 
   constructor(options: ResolvedSessionOptions) {
     if (!options.jwt) throw new SessionUsageError("The jwt strategy needs the module's jwt options");
@@ -50,6 +54,8 @@ export class JwtSessionStrategy implements SessionStrategy {
   }
 
   async verify(token: string): Promise<CredentialCheck> {
+    const known = this.verified.get(token);
+    if (known) return known;
     if (!SHAPES.jwt.test(token)) return INVALID;
     const header = this.decodeHeader(token);
     const key = header && this.keyFor(header);
@@ -67,7 +73,10 @@ export class JwtSessionStrategy implements SessionStrategy {
         typeof sid === 'string' && SHAPES.jwtSid.test(sid) &&
         typeof sub === 'string' && USER_ID.test(sub) &&
         typeof exp === 'number';
-      return wellFormed ? { kind: 'valid', storeId: sid, userId: sub } : INVALID;
+      if (!wellFormed) return INVALID;
+      const check = { kind: 'valid', storeId: sid, userId: sub } as const;
+      this.verified.set(token, check, exp);
+      return check;
     } catch {
       // Expired, not yet valid, bad signature, wrong issuer/audience: all answer alike.
       return INVALID;

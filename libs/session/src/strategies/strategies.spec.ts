@@ -1,6 +1,7 @@
 // See options/session-options.load.spec.ts: the options module needs the polyfill loaded first.
 import 'reflect-metadata';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import { JwtService } from '@nestjs/jwt';
 import { createHash, randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { SessionRequest } from '../http/http-message.js';
@@ -12,6 +13,7 @@ import { HashedTokenStrategy } from './hashed.strategy.js';
 import { JwtSessionStrategy } from './jwt.strategy.js';
 import { INVALID_CREDENTIAL } from './opaque-token.strategy.js';
 import { SessionIdStrategy } from './session-id.strategy.js';
+import { VerifiedTokenCache } from './verified-token.cache.js';
 
 const INVALID = { kind: 'invalid', reason: INVALID_CREDENTIAL };
 const NONE = { kind: 'none' };
@@ -234,6 +236,41 @@ describe('JwtSessionStrategy', () => {
     expect(await minimal.verify(minted.credential)).toEqual({ kind: 'valid', storeId: minted.storeId, userId: 'alice' });
   });
 
+  it('checks the signature of a token once; a repeat is answered from the verified-token cache until exp', async () => {
+    const fresh = new JwtSessionStrategy(options);
+    const minted = await fresh.mint('alice', inAnHour());
+    const { exp } = jwt.decode(minted.credential) as jwt.JwtPayload;
+    const verifyAsync = jest.spyOn(JwtService.prototype, 'verifyAsync');
+    try {
+      const first = await fresh.verify(minted.credential);
+      const second = await fresh.verify(minted.credential);
+      expect(second).toEqual(first);
+      expect(second).toEqual({ kind: 'valid', storeId: minted.storeId, userId: 'alice' });
+      expect(verifyAsync).toHaveBeenCalledTimes(1);
+      // The second its exp is reached, the cached token is refused like any expired one.
+      jest.useFakeTimers({ now: exp! * 1000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      expect(await fresh.verify(minted.credential)).toEqual(INVALID);
+      jest.setSystemTime(exp! * 1000 - 1);
+      expect(await fresh.verify(minted.credential)).toEqual({ kind: 'valid', storeId: minted.storeId, userId: 'alice' });
+    } finally {
+      jest.useRealTimers();
+      verifyAsync.mockRestore();
+    }
+  });
+
+  it('keeps only tokens that verified: a refused token is checked again every time', async () => {
+    const fresh = new JwtSessionStrategy(options);
+    const forged = sign({}, {}, OTHER_SECRET);
+    const verifyAsync = jest.spyOn(JwtService.prototype, 'verifyAsync');
+    try {
+      expect(await fresh.verify(forged)).toEqual(INVALID);
+      expect(await fresh.verify(forged)).toEqual(INVALID);
+      expect(verifyAsync).toHaveBeenCalledTimes(2);
+    } finally {
+      verifyAsync.mockRestore();
+    }
+  });
+
   it('mint(null) throws SessionSignInRequiredError: no guest sessions', async () => {
     expect(strategy.supportsGuests).toBe(false);
     await expect(strategy.mint(null, inAnHour())).rejects.toBeInstanceOf(SessionSignInRequiredError);
@@ -365,5 +402,36 @@ describe('JwtSessionStrategy', () => {
       expect(await rotating.verify(sign({}, {}, NEW))).toEqual(INVALID);
       expect(await rotating.verify(sign({}, { keyid: 'key-2024' }, OLD))).toEqual(INVALID);
     });
+  });
+});
+
+describe('VerifiedTokenCache', () => {
+  const check = (storeId: string) => ({ kind: 'valid', storeId, userId: 'alice' }) as const;
+
+  it('answers until the second before exp, then forgets the token', () => {
+    const cache = new VerifiedTokenCache(10);
+    cache.set('t', check('a'), 1000);
+    expect(cache.get('t', 999)).toEqual(check('a'));
+    expect(cache.get('t', 1000)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('holds at most maxEntries, dropping the oldest first', () => {
+    const cache = new VerifiedTokenCache(2);
+    cache.set('a', check('a'), 2000);
+    cache.set('b', check('b'), 2000);
+    cache.set('c', check('c'), 2000);
+    expect([cache.get('a', 1), cache.get('b', 1)?.storeId, cache.get('c', 1)?.storeId]).toEqual([undefined, 'b', 'c']);
+    expect(cache.size).toBe(2);
+  });
+
+  it('hands out a frozen copy, so no caller can change what the next request sees', () => {
+    const cache = new VerifiedTokenCache(1);
+    const original = { kind: 'valid', storeId: 'a', userId: 'alice' } as { kind: 'valid'; storeId: string; userId: string };
+    cache.set('t', original, 2000);
+    original.storeId = 'changed';
+    const cached = cache.get('t', 1)!;
+    expect(cached.storeId).toBe('a');
+    expect(Object.isFrozen(cached)).toBe(true);
   });
 });
