@@ -8,17 +8,18 @@
  * The main server runs with an append-only file (fsync always), so "killed and restarted" keeps
  * the sessions, while "restarted empty" deletes the file first.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { signJwt, type DemoApp } from '../support/demo-app.js';
+import { type DemoApp } from '../support/demo-app.js';
 import {
   Probe,
   drillHung,
   drillKilledAndRestarted,
+  drillRestartedEmpty,
   expectSafeAnswers,
   failOnProcessErrors,
   hit,
@@ -220,41 +221,9 @@ describe('faults while serving', () => {
     expect(result.errors).toBeLessThanOrEqual(6);
   }, 30_000);
 
-  it('restarted empty: the old credential (and a validly signed JWT) answer 401, not 500 and not 200; new logins work', async () => {
-    const credential = await signedIn();
-    const jwtApp = await startDemoOn(topology.redis, 'jwt', 'drill-jwt');
-    const jwt = await signedIn(jwtApp);
-    try {
-      const { samples, result } = await runDrill('restarted empty (SIGKILL, AOF deleted)', {
-        tasks: [
-          { label: 'read', send: () => hit(demo, 'GET', '/me', credential) },
-          { label: 'jwt', send: () => hit(jwtApp, 'GET', '/me', jwt) },
-          { label: 'health', send: () => hit(demo, 'GET', '/health') },
-        ],
-        inject: async () => {
-          await topology.node.kill();
-          rmSync(join(dataDir, 'appendonlydir'), { recursive: true, force: true });
-        },
-        holdMs: 500,
-        heal: () => topology.node.restart(),
-        recover: ['health'],
-      });
-      await waitFor('old credential answers 401', async () => (await hit(demo, 'GET', '/me', credential)).status === 401, 10_000);
-      expectSafeAnswers(samples, { allowed: [200, 401, 503] });
-      // 200 only before the crash, 401 only after the restart: never a 200 for a session Redis lost.
-      const restartedAt = samples.find((s) => s.status === 401)?.start ?? Infinity;
-      expect(samples.filter((s) => s.label !== 'health' && s.status === 200 && s.start > restartedAt)).toEqual([]);
-      expect((await hit(jwtApp, 'GET', '/me', jwt)).status).toBe(401);
-      // The script cache is empty too: ioredis falls back from EVALSHA to EVAL.
-      expect((await signedIn()).length).toBeGreaterThan(0);
-      expect((await signedIn(jwtApp)).length).toBeGreaterThan(0);
-      expect(result.healthDown).toBe(true);
-      // A validly signed JWT for a session that never existed is refused too.
-      const forged = signJwt({ sub: 'nobody', sid: randomBytes(24).toString('base64url'), iss: 'nestjs-redis-session-demo', aud: 'demo' }, { expiresInSeconds: 600 });
-      expect((await hit(jwtApp, 'GET', '/me', forged)).status).toBe(401);
-    } finally {
-      await jwtApp.close();
-    }
+  // jwt and hashed, with a validly signed JWT for a session that never existed: strategy-drills.
+  it('restarted empty: the old credential answers 401, not 500 and not 200; new logins work', async () => {
+    await drillRestartedEmpty({ topology, dataDir, demo });
   }, 60_000);
 
   it('memory full without eviction (noeviction): writes answer 503, reads keep working', async () => {
