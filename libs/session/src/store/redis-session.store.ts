@@ -341,9 +341,11 @@ export class RedisSessionStore implements SessionStore {
 
   /**
    * Every Redis failure becomes SessionStoreUnavailableError: never a 500, never "no session".
-   * ioredis arms `commandTimeout` only when a command is written to a node; a Cluster that is not
-   * ready (e.g. every seed refused at startup) keeps commands in its own queue forever. The
-   * deadline below bounds every call anyway (measured: such requests hung > 8 s without it).
+   * A Cluster arms `commandTimeout` only when a command is written to a node; one that is not
+   * ready (e.g. every seed refused at startup) keeps commands in its own queue forever, so its
+   * calls get a deadline of their own (measured: such requests hung > 8 s without it). A single
+   * connection (standalone, Sentinel) arms it on every command, offline queue included: no second
+   * timer per call there (a setTimeout, a Promise and a race on every request).
    */
   private async call<T>(command: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -362,12 +364,10 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  /** The client's commandTimeout plus a little (null when the client has none). */
+  /** A Cluster client's commandTimeout plus a little (null for other clients, or with no timeout). */
   private get callDeadlineMs(): number | null {
-    const options = (this.redis as Cluster).isCluster
-      ? (this.redis as Cluster).options.redisOptions
-      : (this.redis as Redis).options;
-    const timeout = options?.commandTimeout;
+    if (!(this.redis as Cluster).isCluster) return null;
+    const timeout = (this.redis as Cluster).options.redisOptions?.commandTimeout;
     return typeof timeout === 'number' && timeout > 0 ? timeout + CALL_DEADLINE_GRACE_MS : null;
   }
 }
