@@ -77,7 +77,7 @@ describe.each(STRATEGIES)('Redis round trips (%s)', (strategy) => {
     expect(me.status).toBe(200);
     expect(roundTrips.map((c) => c.name)).toEqual(['evalsha']);
 
-    // The same request seen through INFO commandstats: one script call (its inner HMGET/HGETALL
+    // The same request seen through INFO commandstats: one script call (its inner HGETALL
     // are counted there too, so only the script calls are compared), and nothing written.
     const { result, activity } = await measureRedis(redis, () => client.get('/me'));
     expect(result.status).toBe(200);
