@@ -173,6 +173,17 @@ describe('faults while serving', () => {
     await drillHung({ topology, dataDir, demo });
   }, 60_000);
 
+  // Opt-in, off by default (README "Performance"): without the store's own deadline for such
+  // clients, outage answers took up to 2 s.
+  it('hung, with ioredis auto-pipelining turned on: still 503 within the timeout, then recovery', async () => {
+    const pipelined = await startDemoOn({ url: topology.redis.url, options: { enableAutoPipelining: true } }, 'session-id', 'drill-pipelined');
+    try {
+      await drillHung({ topology, dataDir, demo: pipelined });
+    } finally {
+      await pipelined.close();
+    }
+  }, 60_000);
+
   it('slow (CLIENT PAUSE 400 ms, then 2500 ms): a short pause only delays, a long one gives 503s, then recovery', async () => {
     const credential = await signedIn();
     const short = await runDrill('slow: CLIENT PAUSE 400 ms ALL', {

@@ -343,9 +343,10 @@ export class RedisSessionStore implements SessionStore {
    * Every Redis failure becomes SessionStoreUnavailableError: never a 500, never "no session".
    * A Cluster arms `commandTimeout` only when a command is written to a node; one that is not
    * ready (e.g. every seed refused at startup) keeps commands in its own queue forever, so its
-   * calls get a deadline of their own (measured: such requests hung > 8 s without it). A single
-   * connection (standalone, Sentinel) arms it on every command, offline queue included: no second
-   * timer per call there (a setTimeout, a Promise and a race on every request).
+   * calls get a deadline of their own (measured: such requests hung > 8 s without it). So do
+   * clients with auto-pipelining, whose outage answers took up to 2 s without it. A plain single
+   * connection (standalone, Sentinel) arms the timeout on every command, offline queue included:
+   * no second timer per call there (a setTimeout, a Promise and a race on every request).
    */
   private async call<T>(command: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -364,10 +365,12 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  /** A Cluster client's commandTimeout plus a little (null for other clients, or with no timeout). */
+  /** commandTimeout plus a little, for Cluster and auto-pipelining clients (see call); else null. */
   private get callDeadlineMs(): number | null {
-    if (!(this.redis as Cluster).isCluster) return null;
-    const timeout = (this.redis as Cluster).options.redisOptions?.commandTimeout;
+    const cluster = (this.redis as Cluster).isCluster;
+    if (!cluster && !(this.redis as Redis).options.enableAutoPipelining) return null;
+    const options = cluster ? (this.redis as Cluster).options.redisOptions : (this.redis as Redis).options;
+    const timeout = options?.commandTimeout;
     return typeof timeout === 'number' && timeout > 0 ? timeout + CALL_DEADLINE_GRACE_MS : null;
   }
 }
