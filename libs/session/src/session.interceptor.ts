@@ -1,6 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { responseWriter, type ResponseWriter } from './http/http-message.js';
+import type { ResponseWriter } from './http/http-message.js';
 import { toHttpError } from './session-http-errors.js';
 import { commitIfNoop, commitSession } from './session-commit.js';
 import { requestSession } from './request-session.js';
@@ -18,17 +18,13 @@ export class SessionCommitInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const type = context.getType<string>();
     if (type === 'ws') return interceptWsMessage(context, next);
-    if (type === 'graphql') {
-      const host = requestHost(context);
-      const session = host && requestSession(host.request);
-      return host && session ? interceptGraphqlResolver(session, host.response, next) : next.handle();
-    }
-    if (type !== 'http') return next.handle();
-    const http = context.switchToHttp();
-    const request = http.getRequest<object>();
-    // No guard ran (guard: 'route' and a route without one): nothing to save.
-    if (!requestSession(request)) return next.handle();
-    return commitBeforeSending(next.handle(), request, responseWriter(http.getResponse()));
+    const host = requestHost(context);
+    const session = host && requestSession(host.request);
+    // Another transport, or no guard ran (guard: 'route' and a route without one): nothing to save.
+    if (!host || !session) return next.handle();
+    return type === 'graphql'
+      ? interceptGraphqlResolver(session, host.response, next)
+      : commitBeforeSending(next.handle(), host.request, host.response);
   }
 }
 

@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { SessionStoreUnavailableError } from '../session.errors.js';
 import type { SessionStore } from '../store/session-store.interface.js';
+import { wrapStoreMethods } from '../store/wrapped-store.js';
+
+type Method = (...args: unknown[]) => unknown;
 import type { SessionMetrics } from './session.metrics.js';
 
 /** The SessionStore contract's operations: each call is timed and its failures counted. */
@@ -10,28 +13,18 @@ const OPERATIONS: ReadonlySet<PropertyKey> = new Set<keyof SessionStore>([
 
 /**
  * Wraps a store so every contract call records its duration and failures, and `find` counts a
- * session load. A Proxy rather than a wrapper class: `instanceof`, extra methods (`close`,
- * `sweepExpired`) and any other wrapper around the store keep working unchanged. Calls run on the
- * store itself, so a store's internal calls (rotate's own destroy) are not counted twice.
+ * session load. Calls run on the store itself, so a store's internal calls (rotate's own destroy)
+ * are not counted twice.
  */
 export function instrumentStore<S extends SessionStore>(store: S, metrics: SessionMetrics): S {
   // No-op instruments (no OpenTelemetry SDK when the module started) would only cost time.
   if (!metrics.enabled || !metrics.recording) return store;
-  const wrapped = new Map<PropertyKey, { original: Function; wrapper: Function }>();
-  return new Proxy(store, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function' || property === 'constructor') return value;
-      const known = wrapped.get(property);
-      if (known?.original === value) return known.wrapper;
-      const wrapper = OPERATIONS.has(property) ? timed(target, value, String(property), metrics) : value.bind(target);
-      wrapped.set(property, { original: value, wrapper });
-      return wrapper;
-    },
-  });
+  return wrapStoreMethods(store, (target, method, name) =>
+    OPERATIONS.has(name) ? timed(target, method, String(name), metrics) : method.bind(target),
+  );
 }
 
-function timed(target: object, method: Function, operation: string, metrics: SessionMetrics): Function {
+function timed(target: object, method: Method, operation: string, metrics: SessionMetrics): Method {
   return async (...args: unknown[]) => {
     const start = performance.now();
     try {

@@ -1,5 +1,6 @@
 import { SessionDurabilityError } from '../session.errors.js';
 import type { SessionStore } from '../store/session-store.interface.js';
+import { wrapStoreMethods } from '../store/wrapped-store.js';
 import { storeIdDigest, type SessionEndedBus } from './session-ended.bus.js';
 
 type Announce = (bus: SessionEndedBus, args: unknown[], result: unknown) => void;
@@ -32,37 +33,22 @@ const ENDINGS: Partial<Record<keyof SessionStore, Announce>> = {
 
 /**
  * The store as every caller sees it (commit step, SessionService, anything added later), announcing
- * each ended session on `bus`. A Proxy rather than a wrapper class: `instanceof`, and methods that
- * a store or a caching layer adds beyond the interface, keep working unchanged.
+ * each ended session on `bus` once the operation that ended it succeeded.
  */
 export function observeSessionEndings<S extends SessionStore>(store: S, bus: SessionEndedBus): S {
-  // Wrapped once per method, not on every access: `store.find` runs on every request.
-  const wrapped = new Map<PropertyKey, { original: Function; wrapper: Function }>();
-  return new Proxy(store, {
-    get(target, property) {
-      // The real store as receiver: getters and methods may use #private fields, which a Proxy lacks.
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function' || property === 'constructor') return value;
-      const known = wrapped.get(property);
-      if (known?.original === value) return known.wrapper;
-      const wrapper = wrapMethod(target, value, ENDINGS[property as keyof SessionStore], bus);
-      wrapped.set(property, { original: value, wrapper });
-      return wrapper;
-    },
+  return wrapStoreMethods(store, (target, method, name) => {
+    const announce = ENDINGS[name as keyof SessionStore];
+    if (!announce) return method.bind(target);
+    return async (...args: unknown[]) => {
+      let result: unknown;
+      try {
+        result = await method.apply(target, args);
+      } catch (error) {
+        if (error instanceof SessionDurabilityError) announce(bus, args, UNCONFIRMED);
+        throw error;
+      }
+      announce(bus, args, result);
+      return result;
+    };
   });
-}
-
-function wrapMethod(target: object, method: Function, announce: Announce | undefined, bus: SessionEndedBus): Function {
-  if (!announce) return method.bind(target);
-  return async (...args: unknown[]) => {
-    let result: unknown;
-    try {
-      result = await method.apply(target, args);
-    } catch (error) {
-      if (error instanceof SessionDurabilityError) announce(bus, args, UNCONFIRMED);
-      throw error;
-    }
-    announce(bus, args, result);
-    return result;
-  };
 }

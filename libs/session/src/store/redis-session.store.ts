@@ -37,6 +37,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly logger = new Logger('SessionStore');
   /** Deadline sets for `session.expired` events; null unless `expiryEvents` is on. */
   private readonly deadlines: RedisDeadlineIndex | null;
+  /** The client's options do not change after construction: read once, not per call. */
+  private readonly callDeadlineMs: number | null;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -46,6 +48,7 @@ export class RedisSessionStore implements SessionStore {
       // defineCommand sends EVALSHA and falls back to EVAL after NOSCRIPT (e.g. after a restart).
       redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
+    this.callDeadlineMs = callDeadlineFor(redis);
     const expiry = settings.expiryEvents;
     this.deadlines = expiry ? new RedisDeadlineIndex(redis, { ...settings, expiryEvents: expiry }) : null;
   }
@@ -365,14 +368,15 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  /** commandTimeout plus a little, for Cluster and auto-pipelining clients (see call); else null. */
-  private get callDeadlineMs(): number | null {
-    const cluster = (this.redis as Cluster).isCluster;
-    if (!cluster && !(this.redis as Redis).options.enableAutoPipelining) return null;
-    const options = cluster ? (this.redis as Cluster).options.redisOptions : (this.redis as Redis).options;
-    const timeout = options?.commandTimeout;
-    return typeof timeout === 'number' && timeout > 0 ? timeout + CALL_DEADLINE_GRACE_MS : null;
-  }
+}
+
+/** commandTimeout plus a little, for Cluster and auto-pipelining clients (see call); else null. */
+function callDeadlineFor(redis: Redis | Cluster): number | null {
+  const cluster = (redis as Cluster).isCluster;
+  if (!cluster && !(redis as Redis).options.enableAutoPipelining) return null;
+  const options = cluster ? (redis as Cluster).options.redisOptions : (redis as Redis).options;
+  const timeout = options?.commandTimeout;
+  return typeof timeout === 'number' && timeout > 0 ? timeout + CALL_DEADLINE_GRACE_MS : null;
 }
 
 /** Beyond commandTimeout, so that ioredis' own "Command timed out" normally comes first. */

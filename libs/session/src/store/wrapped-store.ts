@@ -1,0 +1,25 @@
+import type { SessionStore } from './session-store.interface.js';
+
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * A view of `store` whose methods are replaced by `wrap(target, method, name)`. A Proxy rather
+ * than a wrapper class: `instanceof`, and methods a store or a caching layer adds beyond the
+ * interface, keep working unchanged. Each method is wrapped once, not on every access (`find`
+ * runs on every request), and runs with the real store as `this`: getters and methods may use
+ * #private fields, which a Proxy lacks.
+ */
+export function wrapStoreMethods<S extends SessionStore>(store: S, wrap: (target: S, method: Method, name: PropertyKey) => Method): S {
+  const wrapped = new Map<PropertyKey, { original: Method; wrapper: Method }>();
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || property === 'constructor') return value;
+      const known = wrapped.get(property);
+      if (known?.original === value) return known.wrapper;
+      const wrapper = wrap(target, value as Method, property);
+      wrapped.set(property, { original: value as Method, wrapper });
+      return wrapper;
+    },
+  });
+}
