@@ -58,6 +58,7 @@ export class InvalidationLink {
       protocol: 2,
       autoResubscribe: false,
       enableOfflineQueue: false,
+      enableAutoPipelining: false,
       connectionName: this.name,
     });
     // 'close' follows every connection error; the listener only keeps ioredis from logging it.
