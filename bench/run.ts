@@ -72,6 +72,17 @@ function variants(): Variant[] {
       });
     }
   }
+  // The library's default turns ioredis auto-pipelining on; this row shows what that buys.
+  list.push({
+    id: 'express-ours-session-id-no-autopipelining',
+    label: 'ours session-id, auto-pipelining off',
+    adapter: 'express',
+    stack: 'ours',
+    strategy: 'session-id',
+    cache: false,
+    autoPipelining: false,
+    topology: 'standalone',
+  });
   list.push(
     { id: 'fastify-bare', label: 'bare Nest (Fastify)', adapter: 'fastify', stack: 'bare', topology: 'standalone' },
     { id: 'fastify-floor', label: 'bare + no-op guard & interceptor (Fastify)', adapter: 'fastify', stack: 'nest-floor', topology: 'standalone' },
@@ -95,6 +106,7 @@ function appEnv(variant: Variant, target: Target): Record<string, string> {
     BENCH_STACK: variant.stack,
     BENCH_STRATEGY: variant.strategy ?? '',
     BENCH_CACHE: variant.cache ? '1' : '0',
+    BENCH_AUTOPIPELINING: variant.autoPipelining === false ? '0' : '',
   };
 }
 

@@ -11,6 +11,8 @@ export interface Variant {
   stack: Stack;
   strategy?: 'session-id' | 'jwt' | 'hashed';
   cache?: boolean;
+  /** false: ioredis auto-pipelining turned off (the library turns it on by default). */
+  autoPipelining?: false;
   topology: 'standalone' | 'cluster';
 }
 
