@@ -26,6 +26,12 @@ import { AllowAnonymous, Session, type UserSession } from '../../libs/session/sr
 type CartItem = Record<string, unknown>;
 type OursData = Record<string, unknown>;
 
+/**
+ * bench/write-timing.ts only: answer GET /me one event-loop turn later (setImmediate), to measure
+ * what the moment of the response write alone costs on loopback.
+ */
+const DEFER_RESPONSE = process.env.BENCH_DEFER_RESPONSE === '1';
+
 /** No sessions at all: the ceiling. */
 @Controller()
 export class BareController {
@@ -37,6 +43,7 @@ export class BareController {
 
   @Get('me')
   me() {
+    if (DEFER_RESPONSE) return new Promise((resolve) => setImmediate(() => resolve({ userId: 'bench' })));
     return { userId: 'bench' };
   }
 
