@@ -31,6 +31,12 @@ describe('createRedisConnection', () => {
     expect(client.options).toMatchObject({ commandTimeout: 300, socketTimeout: 600 });
   });
 
+  it('leaves auto-pipelining off on Sentinel, where sessions vanished in a failover with it on', () => {
+    const own = { ...lazy, commandTimeout: 400 };
+    const client = built(createRedisConnection({ sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'mymaster', options: own })) as Redis;
+    expect(client.options).toMatchObject({ enableAutoPipelining: false, commandTimeout: 400, socketTimeout: 800 });
+  });
+
   it('leaves auto-pipelining off on a Cluster, where it broke MOVED/ASK handling during resharding', () => {
     const cluster = built(createRedisConnection({ cluster: { nodes: [{ host: '127.0.0.1', port: 1 }], options: lazy } })) as Cluster;
     expect(cluster.options.enableAutoPipelining).toBe(false);

@@ -38,14 +38,19 @@ export const RECOMMENDED_REDIS_OPTIONS: RedisOptions = {
    */
   maxLoadingRetryTime: 500,
   /**
-   * Commands of concurrent requests leave in one socket write instead of one each (not on Cluster:
-   * see RECOMMENDED_CLUSTER_OPTIONS). On the benchmark
-   * this cut Redis CPU per uncached read from 18-21 to 7-9 µs and app CPU on Express by 5-15 µs
-   * (README "Performance"). The store bounds such calls with its own deadline (see
+   * Commands of concurrent requests leave in one socket write instead of one each (standalone
+   * only: see the Sentinel and Cluster options below). On the benchmark this about halved Redis
+   * CPU per request (README "Performance"). The store bounds such calls with its own deadline (see
    * RedisSessionStore), so outages still answer 503 within about commandTimeout.
    */
   enableAutoPipelining: true,
 };
+
+/**
+ * Auto-pipelining off on Sentinel: in the failover soak (SENTINEL FAILOVER under load) signed-in
+ * sessions vanished with it on (1 and 2 in two runs), none with it off; see README "Load with faults".
+ */
+const RECOMMENDED_SENTINEL_OPTIONS: RedisOptions = { ...RECOMMENDED_REDIS_OPTIONS, enableAutoPipelining: false };
 
 const RECOMMENDED_CLUSTER_OPTIONS: ClusterOptions = {
   // Must sit on the Cluster options: inside redisOptions it is ignored for the cluster's own queue.
@@ -86,12 +91,13 @@ function build(options: Exclude<SessionRedisOptions, { client: unknown }>): Redi
       redisOptions: withSocketTimeout({ ...RECOMMENDED_CLUSTER_OPTIONS.redisOptions, ...extra.redisOptions }, extra.redisOptions),
     });
   }
-  const base = withSocketTimeout({ ...RECOMMENDED_REDIS_OPTIONS, ...options.options }, options.options);
-  if ('url' in options) return new Redis(options.url, base);
   if ('sentinels' in options) {
     const { sentinels, name, password, sentinelPassword, db } = options;
-    return new Redis({ ...base, sentinels, name, password, sentinelPassword, db });
+    const own = options.options;
+    return new Redis({ ...withSocketTimeout({ ...RECOMMENDED_SENTINEL_OPTIONS, ...own }, own), sentinels, name, password, sentinelPassword, db });
   }
+  const base = withSocketTimeout({ ...RECOMMENDED_REDIS_OPTIONS, ...options.options }, options.options);
+  if ('url' in options) return new Redis(options.url, base);
   const { host, port, username, password, db, tls } = options;
   return new Redis({ ...base, host, port, username, password, db, tls: tls === true ? {} : tls || undefined });
 }
