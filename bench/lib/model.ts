@@ -11,8 +11,8 @@ export interface Variant {
   stack: Stack;
   strategy?: 'session-id' | 'jwt' | 'hashed';
   cache?: boolean;
-  /** false: ioredis auto-pipelining turned off (the library turns it on by default). */
-  autoPipelining?: false;
+  /** ioredis auto-pipelining turned on (opt-in; the library leaves it off). */
+  autoPipelining?: true;
   topology: 'standalone' | 'cluster';
 }
 

@@ -16,37 +16,34 @@ afterEach(() => {
 });
 
 describe('createRedisConnection', () => {
-  it('turns on auto-pipelining and bounded timeouts for a client it builds', () => {
+  it('builds a client with bounded timeouts and auto-pipelining off', () => {
     const client = built(createRedisConnection({ url: 'redis://127.0.0.1:1', options: lazy })) as Redis;
-    expect(client.options).toMatchObject({ enableAutoPipelining: true, commandTimeout: 1000, socketTimeout: 2000 });
+    expect(client.options).toMatchObject({ enableAutoPipelining: false, commandTimeout: 1000, socketTimeout: 2000 });
   });
 
-  it('lets the app turn auto-pipelining off', () => {
-    const client = built(createRedisConnection({ url: 'redis://127.0.0.1:1', options: { ...lazy, enableAutoPipelining: false } })) as Redis;
-    expect(client.options.enableAutoPipelining).toBe(false);
+  it('lets the app turn auto-pipelining on', () => {
+    const client = built(createRedisConnection({ url: 'redis://127.0.0.1:1', options: { ...lazy, enableAutoPipelining: true } })) as Redis;
+    expect(client.options.enableAutoPipelining).toBe(true);
   });
 
-  it('keeps socketTimeout at twice a commandTimeout the app chose', () => {
-    const client = built(createRedisConnection({ host: '127.0.0.1', port: 1, options: { ...lazy, commandTimeout: 300 } })) as Redis;
-    expect(client.options).toMatchObject({ commandTimeout: 300, socketTimeout: 600 });
+  it('keeps socketTimeout at twice a commandTimeout the app chose, on Sentinel too', () => {
+    const own = { ...lazy, commandTimeout: 300 };
+    const plain = built(createRedisConnection({ host: '127.0.0.1', port: 1, options: own })) as Redis;
+    const sentinel = built(createRedisConnection({ sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'mymaster', options: own })) as Redis;
+    expect(plain.options).toMatchObject({ commandTimeout: 300, socketTimeout: 600 });
+    expect(sentinel.options).toMatchObject({ commandTimeout: 300, socketTimeout: 600 });
   });
 
-  it('leaves auto-pipelining off on Sentinel, where sessions vanished in a failover with it on', () => {
-    const own = { ...lazy, commandTimeout: 400 };
-    const client = built(createRedisConnection({ sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'mymaster', options: own })) as Redis;
-    expect(client.options).toMatchObject({ enableAutoPipelining: false, commandTimeout: 400, socketTimeout: 800 });
-  });
-
-  it('leaves auto-pipelining off on a Cluster, where it broke MOVED/ASK handling during resharding', () => {
+  it('gives a Cluster the bounded node options and its own offline queue', () => {
     const cluster = built(createRedisConnection({ cluster: { nodes: [{ host: '127.0.0.1', port: 1 }], options: lazy } })) as Cluster;
-    expect(cluster.options.enableAutoPipelining).toBe(false);
-    expect(cluster.options.redisOptions).toMatchObject({ enableAutoPipelining: false, commandTimeout: 1000, socketTimeout: 2000 });
+    expect(cluster.options).toMatchObject({ enableOfflineQueue: true, enableAutoPipelining: false });
+    expect(cluster.options.redisOptions).toMatchObject({ commandTimeout: 1000, socketTimeout: 2000 });
   });
 
   it('leaves a client the app passes in exactly as it is', () => {
-    const own = built(createRedisConnection({ url: 'redis://127.0.0.1:1', options: { ...lazy, enableAutoPipelining: false } }));
+    const own = built(createRedisConnection({ url: 'redis://127.0.0.1:1', options: { ...lazy, enableAutoPipelining: true } }));
     const connection = createRedisConnection({ client: own });
     expect(connection).toEqual({ client: own, owned: false });
-    expect((own as Redis).options.enableAutoPipelining).toBe(false);
+    expect((own as Redis).options.enableAutoPipelining).toBe(true);
   });
 });

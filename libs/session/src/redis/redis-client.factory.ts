@@ -38,32 +38,21 @@ export const RECOMMENDED_REDIS_OPTIONS: RedisOptions = {
    */
   maxLoadingRetryTime: 500,
   /**
-   * Commands of concurrent requests leave in one socket write instead of one each (standalone
-   * only: see the Sentinel and Cluster options below). On the benchmark this about halved Redis
-   * CPU per request (README "Performance"). The store bounds such calls with its own deadline (see
-   * RedisSessionStore), so outages still answer 503 within about commandTimeout.
+   * Off (ioredis' default), although it about halves Redis CPU per request on the benchmark: with
+   * it on, 1000 requests waiting on a hung Redis answered 503 after up to 2.07 s (1.34-1.66 s
+   * without), signed-in sessions vanished in a Sentinel failover, and a Cluster answered 503s while
+   * slots moved. README "Performance" has the figures; an app may still turn it on (standalone).
    */
-  enableAutoPipelining: true,
+  enableAutoPipelining: false,
 };
-
-/**
- * Auto-pipelining off on Sentinel: in the failover soak (SENTINEL FAILOVER under load) signed-in
- * sessions vanished with it on (1 and 2 in two runs), none with it off; see README "Load with faults".
- */
-const RECOMMENDED_SENTINEL_OPTIONS: RedisOptions = { ...RECOMMENDED_REDIS_OPTIONS, enableAutoPipelining: false };
 
 const RECOMMENDED_CLUSTER_OPTIONS: ClusterOptions = {
   // Must sit on the Cluster options: inside redisOptions it is ignored for the cluster's own queue.
   enableOfflineQueue: true,
-  /**
-   * Off on Cluster: while slots moved, an auto-pipelined batch answered 2-4 requests per 1000 moved
-   * slots with a redirection error (503) where single commands follow MOVED/ASK (cluster drills).
-   */
-  enableAutoPipelining: false,
   maxRedirections: 16,
   retryDelayOnFailover: 200,
   retryDelayOnClusterDown: 200,
-  redisOptions: { ...RECOMMENDED_REDIS_OPTIONS, enableAutoPipelining: false },
+  redisOptions: RECOMMENDED_REDIS_OPTIONS,
 };
 
 const logger = new Logger('SessionRedis');
@@ -88,16 +77,15 @@ function build(options: Exclude<SessionRedisOptions, { client: unknown }>): Redi
     return new Cluster(options.cluster.nodes, {
       ...RECOMMENDED_CLUSTER_OPTIONS,
       ...extra,
-      redisOptions: withSocketTimeout({ ...RECOMMENDED_CLUSTER_OPTIONS.redisOptions, ...extra.redisOptions }, extra.redisOptions),
+      redisOptions: withSocketTimeout({ ...RECOMMENDED_REDIS_OPTIONS, ...extra.redisOptions }, extra.redisOptions),
     });
-  }
-  if ('sentinels' in options) {
-    const { sentinels, name, password, sentinelPassword, db } = options;
-    const own = options.options;
-    return new Redis({ ...withSocketTimeout({ ...RECOMMENDED_SENTINEL_OPTIONS, ...own }, own), sentinels, name, password, sentinelPassword, db });
   }
   const base = withSocketTimeout({ ...RECOMMENDED_REDIS_OPTIONS, ...options.options }, options.options);
   if ('url' in options) return new Redis(options.url, base);
+  if ('sentinels' in options) {
+    const { sentinels, name, password, sentinelPassword, db } = options;
+    return new Redis({ ...base, sentinels, name, password, sentinelPassword, db });
+  }
   const { host, port, username, password, db, tls } = options;
   return new Redis({ ...base, host, port, username, password, db, tls: tls === true ? {} : tls || undefined });
 }
