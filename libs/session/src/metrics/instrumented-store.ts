@@ -1,9 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { SessionStoreUnavailableError } from '../session.errors.js';
 import type { SessionStore } from '../store/session-store.interface.js';
-import { wrapStoreMethods } from '../store/wrapped-store.js';
-
-type Method = (...args: unknown[]) => unknown;
+import { wrapStoreMethods, type StoreMethod } from '../store/wrapped-store.js';
 import type { SessionMetrics } from './session.metrics.js';
 
 /** The SessionStore contract's operations: each call is timed and its failures counted. */
@@ -24,7 +22,7 @@ export function instrumentStore<S extends SessionStore>(store: S, metrics: Sessi
   );
 }
 
-function timed(target: object, method: Method, operation: string, metrics: SessionMetrics): Method {
+function timed(target: object, method: StoreMethod, operation: string, metrics: SessionMetrics): StoreMethod {
   return async (...args: unknown[]) => {
     const start = performance.now();
     try {

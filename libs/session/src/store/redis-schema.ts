@@ -63,14 +63,21 @@ local function expire_at(key, now, idle, deadline)
   if deadline < at then at = deadline end
   redis.call('PEXPIREAT', key, at)
 end
-local function alive(key, now, idle)
-  local meta = redis.call('HMGET', key, '${META.lastAccess}', '${META.deadline}', '${META.size}')
-  if not meta[1] or not meta[2] then return nil end
-  local last, deadline = tonumber(meta[1]), tonumber(meta[2])
+-- The liveness rule, from the raw last-access and deadline fields: deadline and last access of a
+-- live session; nil (and the key deleted when it is past either deadline) otherwise.
+local function judge(key, raw_last, raw_deadline, now, idle)
+  if not raw_last or not raw_deadline then return nil end
+  local last, deadline = tonumber(raw_last), tonumber(raw_deadline)
   if not last or not deadline or now >= deadline or now >= last + idle then
     redis.call('DEL', key)
     return nil
   end
+  return deadline, last
+end
+local function alive(key, now, idle)
+  local meta = redis.call('HMGET', key, '${META.lastAccess}', '${META.deadline}', '${META.size}')
+  local deadline = judge(key, meta[1], meta[2], now, idle)
+  if not deadline then return nil end
   return deadline, tonumber(meta[3] or '0') or 0
 end
 `;
@@ -83,8 +90,8 @@ end
  */
 const LOAD_AND_TOUCH = `${EXPIRE_AT}
 local now, idle, touch_after = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
--- One HGETALL, liveness judged from its own fields (the rule of alive(), without its HMGET): the
--- read path is most of the traffic, and every inner command is Redis CPU per request.
+-- One HGETALL, liveness judged from its own fields (alive() would add an HMGET): the read path is
+-- most of the traffic, and every inner command is Redis CPU per request.
 local fields = redis.call('HGETALL', KEYS[1])
 local raw_last, raw_deadline, last_at
 for i = 1, #fields, 2 do
@@ -96,12 +103,8 @@ for i = 1, #fields, 2 do
   end
   if raw_last and raw_deadline then break end
 end
-if not raw_last or not raw_deadline then return nil end
-local last, deadline = tonumber(raw_last), tonumber(raw_deadline)
-if not last or not deadline or now >= deadline or now >= last + idle then
-  redis.call('DEL', KEYS[1])
-  return nil
-end
+local deadline, last = judge(KEYS[1], raw_last, raw_deadline, now, idle)
+if not deadline then return nil end
 if now - last >= touch_after then
   redis.call('HSET', KEYS[1], '${META.lastAccess}', ARGV[1])
   expire_at(KEYS[1], now, idle, deadline)

@@ -367,7 +367,6 @@ export class RedisSessionStore implements SessionStore {
       clearTimeout(timer);
     }
   }
-
 }
 
 /**
