@@ -39,7 +39,7 @@ export const RECOMMENDED_REDIS_OPTIONS: RedisOptions = {
   maxLoadingRetryTime: 500,
   /**
    * Off (ioredis' default), although it about halves Redis CPU per request on the benchmark: with
-   * it on, 1000 requests waiting on a hung Redis answered 503 after up to 2.07 s (1.34-1.66 s
+   * it on, 1000 requests waiting on a hung Redis answered 503 after up to 2.07 s (1.34-1.83 s
    * without), signed-in sessions vanished in a Sentinel failover, and a Cluster answered 503s while
    * slots moved. README "Performance" has the figures; an app may still turn it on (standalone).
    */
