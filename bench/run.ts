@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: the session-layer benchmark (see bench/README in the main README, "Performance").
  *
- * Starts a private redis-server, then one app process after another (bare Nest, express-session +
- * connect-redis, ours per strategy with and without the near-cache; the same on Fastify), loads
- * GET /me and PUT /cart/:sku with autocannon (same connections and duration for all, after a
- * warm-up), and reads Redis's counters around each run. Then the large-session write scenario,
+ * Starts a private redis-server and one app process per variant (bare Nest, express-session +
+ * connect-redis, ours per strategy with and without the near-cache; the same on Fastify), each on
+ * a database of its own, all up at once; they take turns under autocannon on GET /me (rounds) and
+ * then PUT /cart/:sku (same connections and duration for all, after a warm-up), and Redis's
+ * counters are read around each run. Then the large-session write scenario,
  * Redis memory per session, and the same app on a 3-master Cluster.
  *
  * Environment: BENCH_SECONDS (3), BENCH_WARMUP (2), BENCH_READ_RUNS (2, the fastest counts), BENCH_BUDGET (285 s for the whole run), BENCH_CONNECTIONS (32), BENCH_SESSIONS (100),
@@ -38,8 +39,8 @@ const config: BenchConfig = {
 const BUDGET_SECONDS = num(env.BENCH_BUDGET, 285);
 const started = Date.now();
 const elapsed = () => (Date.now() - started) / 1000;
-/** Rough cost of one app's runs: boot, sign-ins, warm-ups, two measured runs, probes. */
-const variantSeconds = () => 7 + config.warmupSeconds * 1.5 + config.seconds * (1 + READ_RUNS);
+/** Rough cost of one app: boot and sign-ins, warm-ups, its measured runs with their settling and probes. */
+const variantSeconds = () => 3 + config.warmupSeconds * 1.5 + (config.seconds + 0.5) * (1 + READ_RUNS);
 const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',')) : null;
 const skip = new Set((env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const PROBE_REQUESTS = 10;
@@ -149,7 +150,7 @@ async function measure(
     appCpuUs: ((cpuAfter - cpuBefore) * 1e6) / n,
   };
   log(
-    `  ${path.padEnd(15)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50.toFixed(1)} ms  p99 ${row.p99.toFixed(1)} ms  ` +
+    `  ${variant.id.padEnd(40)} ${path.padEnd(15)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50.toFixed(1)} ms  p99 ${row.p99.toFixed(1)} ms  ` +
       `RT ${row.roundTrips.toFixed(2)} [${row.roundTripCommands.join(',')}]  cmds ${row.commands.toFixed(2)}  in ${row.bytesIn.toFixed(0)} B  ` +
       `app ${row.appCpuUs.toFixed(0)} µs  redis ${row.redisCpuUs.toFixed(1)} µs${row.failed ? `  FAILED ${row.failed}` : ''}`,
   );
@@ -172,51 +173,89 @@ async function settle(target: Target): Promise<void> {
   }
 }
 
-async function runVariant(variant: Variant, target: Target, memory: MemoryResult[]): Promise<PathResult[]> {
-  log(`${variant.label} [${variant.id}]`);
-  await flush(target);
+/** An app that is up and signed in, waiting for its turn. */
+interface Running {
+  variant: Variant;
+  target: Target;
+  app: AppProcess;
+  credentials: Credential[];
+  /** The faster of its read runs so far. */
+  read?: PathResult;
+}
+
+async function launch(variant: Variant, target: Target): Promise<Running> {
+  log(`start ${variant.label} [${variant.id}]`);
   const app = await startApp(appEnv(variant, target));
   try {
     const credentials: Credential[] = variant.stack === 'bare' || variant.stack === 'nest-floor' ? [{}] : await signIn(app.url, config.sessions, variant.strategy === 'jwt');
-    const base = { url: app.url, connections: config.connections, credentials };
-    await runLoad({ ...base, seconds: config.warmupSeconds, path: 'read' });
-    // The read path is what the targets judge: the best of READ_RUNS runs, so that one burst of
-    // outside load on this shared 2-core box does not decide a row (seen: a 3 s run at half speed).
-    let read: PathResult | undefined;
-    for (let run = 0; run < READ_RUNS; run++) {
+    return { variant, target, app, credentials };
+  } catch (error) {
+    await app.stop();
+    throw error;
+  }
+}
+
+const loadBase = (r: Running) => ({ url: r.app.url, connections: config.connections, credentials: r.credentials });
+
+/**
+ * The read path is what the targets judge. Every app stays up and they take turns: round 1 in
+ * list order, round 2 reversed, and so on; each app's fastest run counts. A burst of outside load
+ * on this shared 2-core box then spoils one run of a few neighbouring apps, not every run of one
+ * app (seen with back-to-back runs: both 3 s runs of an app at half speed). Then one write run each.
+ */
+async function measureAll(running: Running[], memory: MemoryResult[]): Promise<PathResult[]> {
+  for (let round = 0; round < READ_RUNS; round++) {
+    const order = round % 2 === 0 ? running : [...running].reverse();
+    for (const r of order) {
+      if (round === 0) await runLoad({ ...loadBase(r), seconds: config.warmupSeconds, path: 'read' });
       const attempt = await measure(
-        variant,
+        r.variant,
         'GET /me',
-        app,
-        target,
-        () => runLoad({ ...base, seconds: config.seconds, path: 'read' }),
+        r.app,
+        r.target,
+        () => runLoad({ ...loadBase(r), seconds: config.seconds, path: 'read' }),
         async () => {
-          for (let i = 0; i < PROBE_REQUESTS; i++) await send(app.url, 'GET', '/me', credentials[i % credentials.length]);
+          for (let i = 0; i < PROBE_REQUESTS; i++) await send(r.app.url, 'GET', '/me', r.credentials[i % r.credentials.length]);
         },
       );
-      if (!read || attempt.rps > read.rps) read = attempt;
+      if (!r.read || attempt.rps > r.read.rps) r.read = attempt;
     }
-    await runLoad({ ...base, seconds: Math.max(1, config.warmupSeconds / 2), path: 'write' });
-    const write = await measure(
-      variant,
-      'PUT /cart/:sku',
-      app,
-      target,
-      () => runLoad({ ...base, seconds: config.seconds, path: 'write' }),
-      async () => {
-        for (let i = 0; i < PROBE_REQUESTS; i++) {
-          // A quantity the timed run never wrote: every probe write is a real change (an unchanged
-          // value is not written at all, by express-session nor by us).
-          await send(app.url, 'PUT', `/cart/sku-${i % 10}`, credentials[i % credentials.length], { qty: 100 + i });
-        }
-      },
-    );
-    if (variant.topology === 'standalone' && (variant.id === 'express-ours-session-id' || variant.id === 'express-session')) {
-      memory.push(await measureMemory(variant, target.nodes[0]));
-    }
-    return [read!, write];
+  }
+  const rows: PathResult[] = [];
+  for (const r of running) rows.push(r.read!, await measureWrite(r, memory));
+  return rows;
+}
+
+async function measureWrite(r: Running, memory: MemoryResult[]): Promise<PathResult> {
+  await runLoad({ ...loadBase(r), seconds: Math.max(1, config.warmupSeconds / 2), path: 'write' });
+  const write = await measure(
+    r.variant,
+    'PUT /cart/:sku',
+    r.app,
+    r.target,
+    () => runLoad({ ...loadBase(r), seconds: config.seconds, path: 'write' }),
+    async () => {
+      for (let i = 0; i < PROBE_REQUESTS; i++) {
+        // A quantity the timed run never wrote: every probe write is a real change (an unchanged
+        // value is not written at all, by express-session nor by us).
+        await send(r.app.url, 'PUT', `/cart/sku-${i % 10}`, r.credentials[i % r.credentials.length], { qty: 100 + i });
+      }
+    },
+  );
+  if (r.variant.topology === 'standalone' && (r.variant.id === 'express-ours-session-id' || r.variant.id === 'express-session')) {
+    memory.push(await measureMemory(r.variant, r.target.env.REDIS_URL));
+  }
+  return write;
+}
+
+/** Starts the apps one after another (booting in parallel would slow every boot), runs them, stops them all. */
+async function runSideBySide(list: Array<{ variant: Variant; target: Target }>, memory: MemoryResult[]): Promise<PathResult[]> {
+  const running: Running[] = [];
+  try {
+    for (const { variant, target } of list) running.push(await launch(variant, target));
+    return await measureAll(running, memory);
   } finally {
-    await app.stop();
+    await Promise.all(running.map((r) => r.app.stop()));
   }
 }
 
@@ -235,7 +274,16 @@ const memoryUsage = async (redis: Redis, key: string) => Number(await redis.call
 const average = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
 /** MEMORY USAGE of the sessions the write run left behind: each has its user and 10 cart items. */
-async function measureMemory(variant: Variant, redis: Redis): Promise<MemoryResult> {
+async function measureMemory(variant: Variant, url: string): Promise<MemoryResult> {
+  const redis = new Redis(url);
+  try {
+    return await sessionMemory(variant, redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function sessionMemory(variant: Variant, redis: Redis): Promise<MemoryResult> {
   if (variant.stack === 'ours') {
     const sessions = await scan(redis, 'sess:{*');
     const indexes = await scan(redis, 'sess:user:{*');
@@ -334,15 +382,20 @@ async function main(): Promise<void> {
     notes: [],
   };
 
-  const server = await startRedisServer();
+  const chosen = variants().filter((v) => !only || only.has(v.id));
+  // Each app keeps its keys in a database of its own: they all stay up side by side.
+  const server = await startRedisServer({ args: ['--databases', String(Math.max(16, chosen.length))] });
   const redis = new Redis({ host: server.host, port: server.port });
   const standalone: Target = { nodes: [redis], env: { REDIS_URL: server.url } };
   try {
-    for (const variant of variants()) {
-      if (only && !only.has(variant.id)) continue;
-      if (!fits(variantSeconds(), variant.label, results)) continue;
-      results.paths.push(...(await runVariant(variant, standalone, results.memory)));
+    let planned = 0;
+    const lineUp: Array<{ variant: Variant; target: Target }> = [];
+    for (const variant of chosen) {
+      if (!fits(planned + variantSeconds(), variant.label, results)) continue;
+      planned += variantSeconds();
+      lineUp.push({ variant, target: { nodes: [redis], env: { REDIS_URL: `${server.url}/${lineUp.length}` } } });
     }
+    results.paths.push(...(await runSideBySide(lineUp, results.memory)));
     if (!skip.has('large')) {
       for (const variant of variants().filter((v) => v.id === 'express-ours-session-id' || v.id === 'express-session')) {
         if (only && !only.has(variant.id)) continue;
@@ -369,7 +422,7 @@ async function main(): Promise<void> {
     results.notes.push(`Cluster run: ${cluster.description}; the near-cache is refused on Cluster, so the run is without it.`);
     try {
       const target: Target = { nodes: cluster.masters, env: { REDIS_CLUSTER: JSON.stringify(cluster.nodes) } };
-      results.paths.push(...(await runVariant(clusterVariant, target, results.memory)));
+      results.paths.push(...(await runSideBySide([{ variant: clusterVariant, target }], results.memory)));
     } finally {
       await cluster.stop();
     }
@@ -388,7 +441,7 @@ async function write(results: BenchResults): Promise<void> {
   const { config: c, host } = results;
   const header =
     `Generated by \`npm run bench\` on ${results.finishedAt.slice(0, 10)} in ${seconds.toFixed(0)} s: ${host.cpus} CPUs, Node ${host.node}, ${host.redis.split(' ').slice(0, 3).join(' ')}; ` +
-    `${c.connections} connections, ${c.seconds} s per run after a ${c.warmupSeconds} s warm-up (GET /me: the faster of ${READ_RUNS} runs), ${c.sessions} signed-in sessions; ` +
+    `${c.connections} connections, ${c.seconds} s per run after a ${c.warmupSeconds} s warm-up (GET /me: the faster of ${READ_RUNS} runs; every app stays up and the apps take turns, so an app's runs are minutes apart), ${c.sessions} signed-in sessions; ` +
     `load average at start ${host.loadAverage.map((l) => l.toFixed(2)).join(' ')} (the app, autocannon and Redis share the machine).`;
   const capacityNote =
     `Assumptions: ${Math.round(CAPACITY.readShare * 100)}% of requests read, ${Math.round((1 - CAPACITY.readShare) * 100)}% write one key; Redis CPU is the redis-server process time ` +
