@@ -114,6 +114,19 @@ export function describeSessionStoreContract(name: string, makeStore: MakeStore)
         expect(found?.lastAccessAt).toBeLessThanOrEqual(Date.now());
       });
 
+      // Redis hands the read back as one JSON text (see LOAD_AND_TOUCH): what JSON escapes must come back as it went in.
+      it('keys, values and the user agent come back character for character', async () => {
+        const store = await open();
+        const awkward = 'q"b\\s/t\tn\nnul\u0000del\u007fé€😀';
+        const session = newSession({
+          userAgent: `Mozilla/5.0 ${awkward} \u00ff`,
+          data: data({ [awkward]: JSON.stringify(awkward), '[]': '[]', '{}': '{}', '': '""' }),
+        });
+        await store.create(session);
+
+        expect(await store.find(session.storeId)).toEqual({ ...session, lastAccessAt: expect.any(Number) });
+      });
+
       it('keeps a guest session without user agent or data', async () => {
         const store = await open();
         const session = newSession({ userId: null, userAgent: null, data: new Map() });

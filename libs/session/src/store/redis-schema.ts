@@ -85,8 +85,11 @@ end
 /**
  * Load one session and slide its idle expiry in the same round trip. The touch is throttled: it
  * writes only when the last recorded access is older than touchAfter, so most reads write nothing.
- * Returns the HGETALL array (with the refreshed last-access value) or nil when absent or expired.
- * ARGV: now, idleMs, touchAfterMs.
+ * Returns the HGETALL array (with the refreshed last-access value) encoded as one JSON string, or
+ * nil when absent or expired. One bulk string rather than a RESP array: ioredis decodes each array
+ * element on its own, which cost the app 15 µs of CPU per read against 7 µs for a session with no
+ * data keys and 25 against 9 µs with 10 (`npm run bench:reply`), while Redis spends about as much
+ * on cjson.encode as on writing the array. ARGV: now, idleMs, touchAfterMs.
  */
 const LOAD_AND_TOUCH = `${EXPIRE_AT}
 local now, idle, touch_after = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -110,7 +113,7 @@ if now - last >= touch_after then
   expire_at(KEYS[1], now, idle, deadline)
   fields[last_at] = ARGV[1]
 end
-return fields
+return cjson.encode(fields)
 `;
 
 /**

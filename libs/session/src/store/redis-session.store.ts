@@ -57,7 +57,7 @@ export class RedisSessionStore implements SessionStore {
     const { idleMs, touchAfterMs } = this.settings;
     const reply = await this.run('sessionLoadAndTouch', this.key(storeId), Date.now(), idleMs, touchAfterMs);
     if (reply === null) return null;
-    return this.decode(storeId, expectStrings(reply, 'sessionLoadAndTouch'));
+    return this.decode(storeId, expectStrings(parseJsonReply(reply), 'sessionLoadAndTouch'));
   }
 
   async create(session: NewSession): Promise<{ evicted: string[] }> {
@@ -389,6 +389,16 @@ function writeOutcome(reply: unknown): 'ok' | WriteRefusal {
     case -1: return 'too-large';
     case -2: return 'not-an-integer';
     default: throw new SessionStoreUnavailableError(`unexpected script reply ${JSON.stringify(reply)}`);
+  }
+}
+
+/** A script's JSON-encoded reply; anything unreadable is passed on for expectStrings to refuse. */
+function parseJsonReply(reply: unknown): unknown {
+  if (typeof reply !== 'string') return reply;
+  try {
+    return JSON.parse(reply) as unknown;
+  } catch {
+    return reply;
   }
 }
 
