@@ -4,7 +4,7 @@
  *   BENCH_STACK     bare | nest-floor | ours | express-session | fastify-session
  *   BENCH_STRATEGY  session-id | jwt | hashed          (ours)
  *   BENCH_CACHE     1 = near-cache on                  (ours)
- *   BENCH_AUTOPIPELINING  1 = ioredis auto-pipelining on  (ours; opt-in, off by default)
+ *   BENCH_BATCH_WRITES    0 = batchWrites: false         (ours; one socket write per command)
  *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
  * Prints `READY <port>` once it listens on 127.0.0.1 (an ephemeral port).
  */
@@ -27,12 +27,13 @@ function oursOptions(): SessionModuleOptions {
   const strategy = (env.BENCH_STRATEGY ?? 'session-id') as SessionStrategyName;
   const redis: SessionModuleOptions['redis'] = env.REDIS_CLUSTER
     ? { cluster: { nodes: JSON.parse(env.REDIS_CLUSTER) as Array<{ host: string; port: number }> } }
-    : { url: env.REDIS_URL as string, ...(env.BENCH_AUTOPIPELINING === '1' ? { options: { enableAutoPipelining: true } } : {}) };
+    : { url: env.REDIS_URL as string };
   return {
     redis,
     strategy,
     cookie: { secure: false },
     guard: 'global',
+    ...(env.BENCH_BATCH_WRITES === '0' ? { batchWrites: false } : {}),
     ...(strategy === 'jwt' ? { jwt: { secret: BENCH_JWT_SECRET } } : {}),
     ...(env.BENCH_CACHE === '1' ? { cache: { maxEntries: 10_000, ttlMs: 30_000 } } : {}),
   };

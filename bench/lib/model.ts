@@ -11,8 +11,8 @@ export interface Variant {
   stack: Stack;
   strategy?: 'session-id' | 'jwt' | 'hashed';
   cache?: boolean;
-  /** ioredis auto-pipelining turned on (opt-in; the library leaves it off). */
-  autoPipelining?: true;
+  /** The library's batchWrites option turned off (one socket write per command): a comparison row. */
+  batchWrites?: false;
   topology: 'standalone' | 'cluster';
 }
 

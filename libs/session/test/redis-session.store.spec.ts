@@ -327,6 +327,40 @@ describe('RedisSessionStore on Redis', () => {
     expect(await store.destroy(other.storeId)).toBe(true);
     expect((await store.find(session.storeId))?.data.get('a')).toBe('1');
   });
+
+  describe('batchWrites', () => {
+    const READS = 200;
+    /** Read events Redis processed (INFO stats): a batch written in one writev arrives as one read. */
+    const readsProcessed = async () => Number(/^total_reads_processed:(\d+)/m.exec(await admin.info('stats'))?.[1]);
+
+    async function concurrentReads(store: RedisSessionStore, client: Redis): Promise<{ reads: number; corkedInTurn: number }> {
+      const sessions = Array.from({ length: 20 }, () => newSession({ data: new Map([['n', '1']]) }));
+      for (const session of sessions) await store.create(session);
+      const before = await readsProcessed();
+      const finds = Array.from({ length: READS }, (_, i) => store.find(sessions[i % sessions.length].storeId));
+      const corkedInTurn = client.stream.writableCorked;
+      const found = await Promise.all(finds);
+      const reads = (await readsProcessed()) - before - 1; // minus the INFO that reads the counter
+      expect(found.map((f, i) => f?.storeId)).toEqual(Array.from({ length: READS }, (_, i) => sessions[i % sessions.length].storeId));
+      return { reads, corkedInTurn };
+    }
+
+    it('on (the default): the commands of one event-loop turn reach Redis in one write', async () => {
+      const { store, client } = await open();
+      const { reads, corkedInTurn } = await concurrentReads(store, client);
+      expect(corkedInTurn).toBe(1);
+      expect(reads).toBeLessThanOrEqual(2);
+      // Released at the end of the turn: a command issued later is not held back.
+      expect(client.stream.writableCorked).toBe(0);
+    });
+
+    it('off: each command is written on its own, at once', async () => {
+      const { store, client } = await open({ batchWrites: false });
+      const { reads, corkedInTurn } = await concurrentReads(store, client);
+      expect(corkedInTurn).toBe(0);
+      process.stdout.write(`batchWrites false: ${READS} concurrent reads reached Redis in ${reads} reads\n`);
+    });
+  });
 });
 
 describe('RedisSessionStore when Redis is down', () => {

@@ -87,6 +87,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       : null,
     ...resolveOperations(options, usesCookies),
     durability: options.durability ? { replicas: options.durability.replicas, timeoutMs: options.durability.timeoutMs } : null,
+    batchWrites: options.batchWrites ?? true,
   };
 }
 

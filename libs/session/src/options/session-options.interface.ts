@@ -135,6 +135,11 @@ export interface SessionModuleOptions {
   guard?: 'global' | 'manual';
   /** Confirm logouts and revokes on replicas with `WAIT` (Redis store only). @default off */
   durability?: SessionDurabilityOptions;
+  /**
+   * Send the commands requests issue in one event-loop turn in one socket write (standalone and
+   * Sentinel; each stays its own command). `false` writes each command at once. @default true
+   */
+  batchWrites?: boolean;
   /** In-process near-cache kept coherent by Redis invalidations. @default off */
   cache?: SessionCacheOptions | false;
   /** Refuse unsafe cross-origin requests (CSRF defence); `false` turns it off. @default on for cookie transport */

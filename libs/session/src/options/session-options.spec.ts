@@ -8,7 +8,7 @@ import type { SessionModuleOptions } from './session-options.interface.js';
 
 const SECRET = 'unit-test-hmac-secret-0123456789abcdef'; // 38 bytes
 const KNOWN =
-  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard, cache, csrf, expiryEvents, metrics, durability';
+  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard, cache, csrf, expiryEvents, metrics, durability, batchWrites';
 
 /** Resolves options that are expected to be invalid and returns the SessionConfigError. */
 function configError(options: unknown): SessionConfigError {
@@ -50,7 +50,14 @@ describe('resolveSessionOptions: defaults', () => {
       expiryEvents: null,
       metrics: { meterProvider: null },
       durability: null,
+      batchWrites: true,
     });
+  });
+
+  it('batches Redis writes unless batchWrites is false, and refuses anything but a boolean', () => {
+    const url = 'redis://redis.test:6380/0';
+    expect(resolveSessionOptions({ redis: { url }, batchWrites: false }).batchWrites).toBe(false);
+    expectProblems({ redis: { url }, batchWrites: 'no' }, ['batchWrites must be true or false (got "no")']);
   });
 
   it('applies the near-cache defaults and refuses bad cache settings', () => {

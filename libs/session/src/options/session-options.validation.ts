@@ -67,6 +67,7 @@ class SessionOptionsDto {
   maxDataBytes?: number;
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) maxSessionsPerUser?: number;
   @IsOptional() @IsIn(['global', 'manual'], { message: "must be 'global' or 'manual'" }) guard?: string;
+  @IsOptional() @IsBoolean(FLAG) batchWrites?: boolean;
 }
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
@@ -78,7 +79,7 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
-const DTO_FIELDS = new Set(['store', 'ttl', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard']);
+const DTO_FIELDS = new Set(['store', 'ttl', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard', 'batchWrites']);
 
 /** Checks the raw options field by field, then the rules that span several fields. */
 export function collectOptionProblems(raw: unknown): string[] {

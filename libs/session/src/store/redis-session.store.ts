@@ -29,6 +29,7 @@ import type {
 } from './session-store.interface.js';
 import { applyDelta, dataBytes, largestKey } from './session-data.util.js';
 import { RedisDeadlineIndex } from './redis-deadline.index.js';
+import { TurnWriteBatcher } from '../redis/turn-write-batcher.js';
 
 type ScriptRunner = (key: string, ...args: Array<string | number>) => Promise<unknown>;
 
@@ -39,6 +40,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly deadlines: RedisDeadlineIndex | null;
   /** The client's options do not change after construction: read once, not per call. */
   private readonly callDeadlineMs: number | null;
+  private readonly batcher: TurnWriteBatcher | null;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -49,6 +51,7 @@ export class RedisSessionStore implements SessionStore {
       redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
     this.callDeadlineMs = callDeadlineFor(redis);
+    this.batcher = settings.batchWrites === false ? null : TurnWriteBatcher.for(redis);
     const expiry = settings.expiryEvents;
     this.deadlines = expiry ? new RedisDeadlineIndex(redis, { ...settings, expiryEvents: expiry }) : null;
   }
@@ -354,6 +357,7 @@ export class RedisSessionStore implements SessionStore {
   private async call<T>(command: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
+      this.batcher?.hold();
       const reply = command();
       const limit = this.callDeadlineMs;
       if (limit === null) return await reply;
