@@ -354,6 +354,21 @@ describe('RedisSessionStore on Redis', () => {
       expect(client.stream.writableCorked).toBe(0);
     });
 
+    // setImmediate would then wait for the test to advance the clock, and every command with it.
+    it.each(['modern', 'legacy'] as const)('under jest.useFakeTimers (%s) commands go out at once, unbatched', async (kind) => {
+      const { store, client } = await open();
+      const session = newSession();
+      await store.create(session);
+      jest.useFakeTimers({ legacyFakeTimers: kind === 'legacy' });
+      try {
+        const found = store.find(session.storeId);
+        expect(client.stream.writableCorked).toBe(0);
+        expect((await found)?.storeId).toBe(session.storeId);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
     it('off: each command is written on its own, at once', async () => {
       const { store, client } = await open({ batchWrites: false });
       const { reads, corkedInTurn } = await concurrentReads(store, client);

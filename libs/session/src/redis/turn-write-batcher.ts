@@ -37,11 +37,21 @@ export class TurnWriteBatcher {
 
   /** Call before issuing a command: holds the socket's writes until the end of this turn. */
   hold(): void {
-    if (this.corked || this.redis.status !== 'ready') return;
+    if (this.corked || this.redis.status !== 'ready' || timersAreFaked()) return;
     const socket = this.redis.stream as unknown as Partial<Corkable> | undefined;
     if (typeof socket?.cork !== 'function' || typeof socket.uncork !== 'function') return;
     socket.cork();
     this.corked = socket as Corkable;
     setImmediate(this.flush);
   }
+}
+
+/**
+ * Under a test's fake timers (jest.useFakeTimers, @sinonjs/fake-timers) setImmediate runs only when
+ * the test advances the clock, and every corked command would wait for it: write at once instead.
+ * Sinon's fakes carry a `clock`, Jest's legacy ones are mock functions.
+ */
+function timersAreFaked(): boolean {
+  const current = globalThis.setImmediate as typeof setImmediate & { clock?: unknown; _isMockFunction?: boolean };
+  return current.clock !== undefined || current._isMockFunction === true;
 }
