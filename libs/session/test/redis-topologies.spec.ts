@@ -34,6 +34,33 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
       cleanup: async () => void (await client.quit()),
     };
   });
+  it('batchWrites: 200 reads issued in one turn reach each master in a write or two', async () => {
+    const { client } = createRedisConnection(topology.redis as SessionRedisOptions);
+    try {
+      const store = new RedisSessionStore(client, { keyPrefix: `batched-${kind}:`, idleMs: 60_000, touchAfterMs: 10_000, maxDataBytes: 4096, maxSessionsPerUser: null });
+      // Sessions spread over every master (random ids: on a Cluster, over its slots).
+      const sessions = Array.from({ length: 30 }, () => newSession());
+      for (const session of sessions) await store.find((await store.create(session), session.storeId));
+      const masters =
+        topology.kind === 'cluster' ? await topology.masters() : topology.kind === 'sentinel' ? [await topology.master()] : [topology.node];
+      const reads = async () => Promise.all(masters.map(async (m) => Number((await m.info('stats')).total_reads_processed)));
+      // What reading the counter costs by itself (a connection of its own, its ready check, INFO).
+      const idleStart = await reads();
+      const before = await reads();
+      const idle = before.map((n, i) => n - idleStart[i]);
+      const found = await Promise.all(Array.from({ length: 200 }, (_, i) => store.find(sessions[i % sessions.length].storeId)));
+      const after = await reads();
+      expect(found.every((f, i) => f?.storeId === sessions[i % sessions.length].storeId)).toBe(true);
+      // Per master: the batch, maybe split in two by the kernel, and a replica's or sentinel's own
+      // traffic meanwhile (with a write per command: dozens).
+      const perMaster = after.map((n, i) => n - before[i] - idle[i]);
+      process.stdout.write(`batchWrites on ${kind}: read events per master ${perMaster.join(', ')}\n`);
+      expect(Math.max(...perMaster)).toBeLessThanOrEqual(4);
+    } finally {
+      await client.quit();
+    }
+  });
+
   describe('durable destroy (WAIT)', () => {
     const settings = {
       keyPrefix: `durable-${kind}:`,

@@ -136,8 +136,8 @@ export interface SessionModuleOptions {
   /** Confirm logouts and revokes on replicas with `WAIT` (Redis store only). @default off */
   durability?: SessionDurabilityOptions;
   /**
-   * Send the commands requests issue in one event-loop turn in one socket write (standalone and
-   * Sentinel; each stays its own command). `false` writes each command at once. @default true
+   * Send the commands requests issue in one event-loop turn in one socket write per connection
+   * (each stays its own command). `false` writes each command at once. @default true
    */
   batchWrites?: boolean;
   /** In-process near-cache kept coherent by Redis invalidations. @default off */

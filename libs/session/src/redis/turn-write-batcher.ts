@@ -6,42 +6,52 @@ interface Corkable {
 }
 
 /**
- * Sends the commands issued during one event-loop turn in one socket write instead of one write
- * each: the first command of a turn corks the connection's socket and setImmediate (after this
- * turn's I/O callbacks, so after every request parsed in it) uncorks it, which flushes them as one
- * writev. Each command stays a command of its own to ioredis (own reply, own timeout, own
+ * Sends the commands issued during one event-loop turn in one socket write per connection instead
+ * of one write each: the first command of a turn corks the sockets and setImmediate (after this
+ * turn's I/O callbacks, so after every request parsed in it) uncorks them, which flushes each as
+ * one writev. Each command stays a command of its own to ioredis (own reply, own timeout, own
  * MOVED/retry handling, same order): only the system call is shared. On loopback a write also
  * pays for the receiver's TCP work and wake-up: the benchmark's Express read cost 208 µs of app
  * CPU with a write per command against 171 µs batched, and Redis 26.7 against 12.3 µs
  * (`npm run bench`, its `batchWrites: false` row). ioredis' auto-pipelining batches too, but
  * builds a pipeline per turn and changed outage behaviour (see RECOMMENDED_REDIS_OPTIONS).
  *
- * Only for a single connection (standalone, Sentinel) without auto-pipelining; a Cluster spreads
- * commands over one socket per node and is left as it is.
+ * A single connection (standalone, Sentinel) has one socket; on a Cluster every ready master's
+ * socket is held, as a command's node is only known inside ioredis. Not with auto-pipelining.
  */
 export class TurnWriteBatcher {
-  private corked: Corkable | null = null;
+  private corked: Corkable[] | null = null;
   private readonly flush = (): void => {
-    const socket = this.corked;
+    const sockets = this.corked ?? [];
     this.corked = null;
     // A socket closed meanwhile is left alone: ioredis answers or re-sends its commands.
-    socket?.uncork();
+    for (const socket of sockets) socket.uncork();
   };
 
-  private constructor(private readonly redis: Redis) {}
+  private constructor(private readonly connections: () => Redis[]) {}
 
   static for(redis: Redis | Cluster): TurnWriteBatcher | null {
-    if ((redis as Cluster).isCluster || (redis as Redis).options.enableAutoPipelining) return null;
-    return new TurnWriteBatcher(redis as Redis);
+    if ((redis as Cluster).isCluster) {
+      const cluster = redis as Cluster;
+      if (cluster.options.enableAutoPipelining || cluster.options.redisOptions?.enableAutoPipelining) return null;
+      return new TurnWriteBatcher(() => cluster.nodes('master'));
+    }
+    if ((redis as Redis).options.enableAutoPipelining) return null;
+    const single = [redis as Redis];
+    return new TurnWriteBatcher(() => single);
   }
 
-  /** Call before issuing a command: holds the socket's writes until the end of this turn. */
+  /** Call before issuing a command: holds the sockets' writes until the end of this turn. */
   hold(): void {
-    if (this.corked || this.redis.status !== 'ready' || timersAreFaked()) return;
-    const socket = this.redis.stream as unknown as Partial<Corkable> | undefined;
-    if (typeof socket?.cork !== 'function' || typeof socket.uncork !== 'function') return;
-    socket.cork();
-    this.corked = socket as Corkable;
+    if (this.corked || timersAreFaked()) return;
+    const sockets: Corkable[] = [];
+    for (const connection of this.connections()) {
+      const socket = connection.status === 'ready' ? (connection.stream as unknown as Partial<Corkable> | undefined) : undefined;
+      if (typeof socket?.cork === 'function' && typeof socket.uncork === 'function') sockets.push(socket as Corkable);
+    }
+    if (sockets.length === 0) return;
+    for (const socket of sockets) socket.cork();
+    this.corked = sockets;
     setImmediate(this.flush);
   }
 }

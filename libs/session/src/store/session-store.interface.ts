@@ -126,6 +126,6 @@ export interface StoreSettings {
   readonly expiryEvents?: ExpiryTrackingSettings | null;
   /** `WAIT` after durable destroys (Redis only); absent or null: off. */
   readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null;
-  /** One socket write per event-loop turn (Redis standalone and Sentinel; see TurnWriteBatcher); absent: on. */
+  /** One socket write per connection and event-loop turn (see TurnWriteBatcher); absent: on. */
   readonly batchWrites?: boolean;
 }
