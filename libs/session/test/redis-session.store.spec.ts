@@ -341,7 +341,7 @@ describe('RedisSessionStore on Redis', () => {
       const corkedInTurn = client.stream.writableCorked;
       const found = await Promise.all(finds);
       const reads = (await readsProcessed()) - before - 1; // minus the INFO that reads the counter
-      expect(found.map((f, i) => f?.storeId)).toEqual(Array.from({ length: READS }, (_, i) => sessions[i % sessions.length].storeId));
+      expect(found.map((f) => f?.storeId)).toEqual(Array.from({ length: READS }, (_, i) => sessions[i % sessions.length].storeId));
       return { reads, corkedInTurn };
     }
 
