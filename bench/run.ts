@@ -21,7 +21,7 @@ import { startRedisServer } from '../test/support/redis-server.js';
 import { startApp, type AppProcess } from './lib/app-process.js';
 import { renderChart } from './lib/chart.js';
 import { startBenchCluster } from './lib/cluster.js';
-import { runLoad, send, signIn, type Credential, type LoadResult } from './lib/load.js';
+import { runLoad, send, signIn, type Credential } from './lib/load.js';
 import type { BenchConfig, BenchResults, LargeSessionPoint, MemoryResult, PathName, PathResult, Variant } from './lib/model.js';
 import { delta, readCounters, roundTrips } from './lib/redis-stats.js';
 import { CAPACITY, capacityTable, checksTable, clusterTable, largeTable, mainTable, memoryTable, readCostTable, targetChecks } from './lib/report.js';
@@ -115,17 +115,15 @@ async function flush(target: Target): Promise<void> {
   await Promise.all(target.nodes.map((n) => n.flushall()));
 }
 
-async function measure(
-  variant: Variant,
-  path: PathName,
-  app: AppProcess,
-  target: Target,
-  load: () => Promise<LoadResult>,
-  probe: () => Promise<void>,
-): Promise<PathResult> {
+const PATH_NAMES: Record<'read' | 'write', PathName> = { read: 'GET /me', write: 'PUT /cart/:sku' };
+
+/** One timed run of `kind` on a running app, with Redis's counters around it and `probe` under MONITOR. */
+async function measure(r: Running, kind: 'read' | 'write', probe: () => Promise<void>): Promise<PathResult> {
+  const { variant, app, target } = r;
+  const path = PATH_NAMES[kind];
   const before = await readCounters(target.nodes);
   const cpuBefore = app.cpuSeconds();
-  const result = await load();
+  const result = await runLoad({ ...loadBase(r), seconds: config.seconds, path: kind });
   await settle(target);
   const cpuAfter = app.cpuSeconds();
   const after = await readCounters(target.nodes);
@@ -208,16 +206,9 @@ async function measureAll(running: Running[], memory: MemoryResult[]): Promise<P
     const order = round % 2 === 0 ? running : [...running].reverse();
     for (const r of order) {
       if (round === 0) await runLoad({ ...loadBase(r), seconds: config.warmupSeconds, path: 'read' });
-      const attempt = await measure(
-        r.variant,
-        'GET /me',
-        r.app,
-        r.target,
-        () => runLoad({ ...loadBase(r), seconds: config.seconds, path: 'read' }),
-        async () => {
-          for (let i = 0; i < PROBE_REQUESTS; i++) await send(r.app.url, 'GET', '/me', r.credentials[i % r.credentials.length]);
-        },
-      );
+      const attempt = await measure(r, 'read', async () => {
+        for (let i = 0; i < PROBE_REQUESTS; i++) await send(r.app.url, 'GET', '/me', r.credentials[i % r.credentials.length]);
+      });
       if (!r.read || attempt.rps > r.read.rps) r.read = attempt;
     }
   }
@@ -228,20 +219,13 @@ async function measureAll(running: Running[], memory: MemoryResult[]): Promise<P
 
 async function measureWrite(r: Running, memory: MemoryResult[]): Promise<PathResult> {
   await runLoad({ ...loadBase(r), seconds: Math.max(1, config.warmupSeconds / 2), path: 'write' });
-  const write = await measure(
-    r.variant,
-    'PUT /cart/:sku',
-    r.app,
-    r.target,
-    () => runLoad({ ...loadBase(r), seconds: config.seconds, path: 'write' }),
-    async () => {
-      for (let i = 0; i < PROBE_REQUESTS; i++) {
-        // A quantity the timed run never wrote: every probe write is a real change (an unchanged
-        // value is not written at all, by express-session nor by us).
-        await send(r.app.url, 'PUT', `/cart/sku-${i % 10}`, r.credentials[i % r.credentials.length], { qty: 100 + i });
-      }
-    },
-  );
+  const write = await measure(r, 'write', async () => {
+    for (let i = 0; i < PROBE_REQUESTS; i++) {
+      // A quantity the timed run never wrote: every probe write is a real change (an unchanged
+      // value is not written at all, by express-session nor by us).
+      await send(r.app.url, 'PUT', `/cart/sku-${i % 10}`, r.credentials[i % r.credentials.length], { qty: 100 + i });
+    }
+  });
   if (r.variant.topology === 'standalone' && (r.variant.id === 'express-ours-session-id' || r.variant.id === 'express-session')) {
     memory.push(await measureMemory(r.variant, r.target.env.REDIS_URL));
   }
