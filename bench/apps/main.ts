@@ -5,6 +5,7 @@
  *   BENCH_STRATEGY  session-id | jwt | hashed          (ours)
  *   BENCH_CACHE     1 = near-cache on                  (ours)
  *   BENCH_BATCH_WRITES    0 = batchWrites: false         (ours; one socket write per command)
+ *   BENCH_FLOOR     guard | interceptor | both (default) (nest-floor: which no-op enhancers)
  *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
  * Prints `READY <port>` once it listens on 127.0.0.1 (an ephemeral port).
  */
@@ -56,8 +57,8 @@ function rootModule(): DynamicModule {
     providers:
       stack === 'nest-floor'
         ? [
-            { provide: APP_GUARD, useClass: NoopAsyncGuard },
-            { provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor },
+            ...(env.BENCH_FLOOR === 'interceptor' ? [] : [{ provide: APP_GUARD, useClass: NoopAsyncGuard }]),
+            ...(env.BENCH_FLOOR === 'guard' ? [] : [{ provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor }]),
           ]
         : [],
   };

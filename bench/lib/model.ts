@@ -39,6 +39,8 @@ export interface PathResult {
   redisCpuUs: number;
   /** App process CPU per request (/proc/<pid>/stat). */
   appCpuUs: number;
+  /** Percent of the host's CPU time the hypervisor stole during the run (see host-cpu.ts). */
+  stealPercent: number;
 }
 
 export interface LargeSessionPoint {

@@ -17,8 +17,8 @@ const fastifySessionOf = (results: PathResult[], r: PathResult) => find(results,
 /** The main table: one row per app and path, side by side. */
 export function mainTable(results: PathResult[]): string {
   const head =
-    '| app | path | req/s | p50 ms | p99 ms | Redis round trips/req | Redis cmds/req (incl. in scripts) | Redis bytes written/req | Redis exec µs/req | app CPU µs/req | × bare | × express-session | × @fastify/session |\n' +
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
+    '| app | path | req/s | p50 ms | p99 ms | Redis round trips/req | Redis cmds/req (incl. in scripts) | Redis bytes written/req | Redis exec µs/req | app CPU µs/req | × bare | × express-session | × @fastify/session | host CPU stolen |\n' +
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
   const rows = results
     .filter((r) => r.variant.topology === 'standalone')
     .map((r) => {
@@ -39,6 +39,7 @@ export function mainTable(results: PathResult[]): string {
         ratio(bare ? r.rps / bare.rps : undefined),
         ratio(es ? r.rps / es.rps : undefined),
         ratio(fs ? r.rps / fs.rps : undefined),
+        `${fmt(r.stealPercent)} %`,
       ].join(' | ');
     });
   return [head, ...rows.map((row) => `| ${row} |`)].join('\n');

@@ -1,0 +1,60 @@
+/**
+ * Several variants of one app, all up at once, driven in turns: round 1 in list order, round 2
+ * reversed, and so on, so a disturbed stretch of this shared machine spoils one run of a few
+ * variants rather than every run of one. For the small benchmarks that compare Nest set-ups
+ * without sessions (no Redis, GET /me only).
+ */
+import { startApp, type AppProcess } from './app-process.js';
+import { sampleHostCpu, stealPercent } from './host-cpu.js';
+import { runLoad } from './load.js';
+
+export interface AppVariant {
+  readonly name: string;
+  readonly env: Record<string, string>;
+}
+
+export interface VariantRuns {
+  readonly variant: AppVariant;
+  readonly rps: number[];
+  readonly cpuUs: number[];
+  /** Host CPU stolen by the hypervisor during each run, percent. */
+  readonly steal: number[];
+}
+
+export interface AlternatingPlan {
+  readonly rounds: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  readonly connections: number;
+}
+
+export async function runAlternating(variants: readonly AppVariant[], plan: AlternatingPlan): Promise<VariantRuns[]> {
+  const started: Array<{ runs: VariantRuns; app: AppProcess }> = [];
+  try {
+    for (const variant of variants) started.push({ runs: { variant, rps: [], cpuUs: [], steal: [] }, app: await startApp(variant.env) });
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const { runs, app } of round % 2 === 0 ? started : [...started].reverse()) {
+        const options = { url: app.url, connections: plan.connections, credentials: [{}], path: 'read' as const };
+        await runLoad({ ...options, seconds: plan.warmupSeconds });
+        const before = app.cpuSeconds();
+        const host = sampleHostCpu();
+        const result = await runLoad({ ...options, seconds: plan.seconds });
+        const steal = stealPercent(host, sampleHostCpu());
+        const cpuUs = ((app.cpuSeconds() - before) * 1e6) / result.requests;
+        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${runs.variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        runs.rps.push(result.rps);
+        runs.cpuUs.push(cpuUs);
+        runs.steal.push(steal);
+        process.stdout.write(`${runs.variant.name}: ${Math.round(result.rps)} req/s, ${cpuUs.toFixed(0)} µs app CPU/req, ${steal.toFixed(0)} % stolen\n`);
+      }
+    }
+    return started.map(({ runs }) => runs);
+  } finally {
+    await Promise.all(started.map(({ app }) => app.stop()));
+  }
+}
+
+export const listed = (values: readonly number[]): string =>
+  values.map((v) => v.toLocaleString('en-US', { maximumFractionDigits: 0 })).join(', ');
+
+export const best = (values: readonly number[]): number => Math.min(...values);
