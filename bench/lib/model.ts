@@ -1,4 +1,5 @@
 /** The shapes the benchmark collects and reports. */
+import type { HostSpeed } from './host-cpu.js';
 
 export type Adapter = 'express' | 'fastify';
 export type Stack = 'bare' | 'nest-floor' | 'ours' | 'express-session' | 'fastify-session';
@@ -76,7 +77,7 @@ export interface BenchConfig {
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
-  host: { cpus: number; node: string; redis: string; loadAverage: number[] };
+  host: { cpus: number; node: string; redis: string; loadAverage: number[]; speed: HostSpeed };
   config: BenchConfig;
   paths: PathResult[];
   large: LargeSessionPoint[];
