@@ -150,6 +150,7 @@ async function measure(r: Running, kind: 'read' | 'write', probe: () => Promise<
     redisCpuUs: (d.cpuSeconds * 1e6) / n,
     appCpuUs: ((cpuAfter - cpuBefore) * 1e6) / n,
     stealPercent: steal,
+    roundRps: [result.rps],
   };
   log(
     `  ${variant.id.padEnd(40)} ${path.padEnd(15)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50.toFixed(1)} ms  p99 ${row.p99.toFixed(1)} ms  ` +
@@ -213,7 +214,8 @@ async function measureAll(running: Running[], memory: MemoryResult[]): Promise<P
       const attempt = await measure(r, 'read', async () => {
         for (let i = 0; i < PROBE_REQUESTS; i++) await send(r.app.url, 'GET', '/me', r.credentials[i % r.credentials.length]);
       });
-      if (!r.read || attempt.rps > r.read.rps) r.read = attempt;
+      const runs = [...(r.read?.roundRps ?? []), attempt.rps];
+      r.read = !r.read || attempt.rps > r.read.rps ? { ...attempt, roundRps: runs } : { ...r.read, roundRps: runs };
     }
   }
   const rows: PathResult[] = [];

@@ -42,6 +42,8 @@ export interface PathResult {
   appCpuUs: number;
   /** Percent of the host's CPU time the hypervisor stole during the run (see host-cpu.ts). */
   stealPercent: number;
+  /** req/s of each of the app's runs of this path, in round order (the figures above are the fastest run's). */
+  roundRps: number[];
 }
 
 export interface LargeSessionPoint {
