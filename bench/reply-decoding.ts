@@ -1,13 +1,15 @@
 /**
- * `npm run bench:reply` (about 20 s): what the shape of the read script's reply costs the app.
+ * `npm run bench:reply` (about 20 s): what the shape of the read's reply costs the app, and what
+ * reading through a script costs Redis.
  *
  * The read path's one command returns a session hash. Returned as a RESP array (what HGETALL gives),
  * ioredis decodes every field and value as its own element; returned as one JSON string
- * (cjson.encode in the script, JSON.parse in the app), it decodes one bulk string. Both scripts
- * read the same hash on a private redis-server; 32 calls in flight, like the benchmark's
- * connections. Prints the app's CPU per call (process.cpuUsage) and Redis's (INFO cpu, and the
- * script's own time from commandstats) for sessions of 0, 10 and 40 data keys, alternating the two
- * shapes over several rounds; the best round of each counts.
+ * (cjson.encode in the script, JSON.parse in the app), it decodes one bulk string. Inside a script,
+ * Redis converts HGETALL's reply into a Lua table first, element by element; a plain HGETALL (no
+ * script) shows what that costs. All three read the same hash on a private redis-server; 32 calls
+ * in flight, like the benchmark's connections. Prints the app's CPU per call (process.cpuUsage) and
+ * Redis's (INFO cpu, and the command's own time from commandstats) for sessions of 0, 10 and 40
+ * data keys, alternating the shapes over several rounds; the best round of each counts.
  */
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.js';
@@ -26,24 +28,30 @@ function sessionFields(dataKeys: number): string[] {
   return fields;
 }
 
-type Shape = 'RESP array' | 'one JSON string';
-const SCRIPTS: Record<Shape, { name: string; lua: string; decode: (reply: unknown) => string[] }> = {
-  'RESP array': {
-    name: 'readArray',
-    lua: "return redis.call('HGETALL', KEYS[1])",
-    decode: (reply) => reply as string[],
-  },
-  'one JSON string': {
-    name: 'readJson',
+const SHAPES = ['HGETALL, no script', 'script, RESP array', 'script, one JSON string'] as const;
+type Shape = (typeof SHAPES)[number];
+interface Read {
+  /** The script's source; none for the plain command. */
+  lua?: string;
+  /** The commandstats entry that times it. */
+  command: 'hgetall' | 'evalsha';
+  decode: (reply: unknown) => string[];
+}
+const READS: Record<Shape, Read> = {
+  'HGETALL, no script': { command: 'hgetall', decode: (reply) => reply as string[] },
+  'script, RESP array': { lua: "return redis.call('HGETALL', KEYS[1])", command: 'evalsha', decode: (reply) => reply as string[] },
+  'script, one JSON string': {
     lua: "return cjson.encode(redis.call('HGETALL', KEYS[1]))",
+    command: 'evalsha',
     decode: (reply) => JSON.parse(reply as string) as string[],
   },
 };
+const scriptName = (shape: Shape) => `read${SHAPES.indexOf(shape)}`;
 
 interface Figures {
   appUs: number;
   redisCpuUs: number;
-  redisScriptUs: number;
+  redisCommandUs: number;
 }
 
 async function redisCpuSeconds(redis: Redis): Promise<number> {
@@ -53,8 +61,10 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
 }
 
 async function measure(redis: Redis, shape: Shape, key: string, expectedLength: number): Promise<Figures> {
-  const script = SCRIPTS[shape];
-  const call = (redis as unknown as Record<string, (key: string) => Promise<unknown>>)[script.name].bind(redis);
+  const read = READS[shape];
+  const script = (redis as unknown as Record<string, (key: string) => Promise<unknown>>)[scriptName(shape)];
+  // redis.call gives HGETALL's raw array, as the script returns it (hgetall() would build an object).
+  const call = read.lua ? (k: string) => (script as (key: string) => Promise<unknown>).call(redis, k) : (k: string) => redis.call('HGETALL', k);
   await redis.config('RESETSTAT');
   const redisBefore = await redisCpuSeconds(redis);
   const appBefore = process.cpuUsage();
@@ -63,18 +73,18 @@ async function measure(redis: Redis, shape: Shape, key: string, expectedLength: 
     Array.from({ length: IN_FLIGHT }, async () => {
       while (started < CALLS) {
         started++;
-        const fields = script.decode(await call(key));
+        const fields = read.decode(await call(key));
         if (fields.length !== expectedLength) throw new Error(`${shape}: ${fields.length} elements, expected ${expectedLength}`);
       }
     }),
   );
   const app = process.cpuUsage(appBefore);
   const redisCpu = (await redisCpuSeconds(redis)) - redisBefore;
-  const stats = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(await redis.info('commandstats'));
+  const stats = new RegExp(`^cmdstat_${read.command}:calls=(\\d+),usec=(\\d+)`, 'm').exec(await redis.info('commandstats'));
   return {
     appUs: (app.user + app.system) / CALLS,
     redisCpuUs: (redisCpu * 1e6) / CALLS,
-    redisScriptUs: stats ? Number(stats[2]) / Number(stats[1]) : NaN,
+    redisCommandUs: stats ? Number(stats[2]) / Number(stats[1]) : NaN,
   };
 }
 
@@ -85,29 +95,32 @@ async function main(): Promise<void> {
   const server = await startRedisServer();
   const redis = new Redis({ host: server.host, port: server.port });
   try {
-    for (const { name, lua } of Object.values(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 1, lua });
+    for (const shape of SHAPES) {
+      const { lua } = READS[shape];
+      if (lua) redis.defineCommand(scriptName(shape), { numberOfKeys: 1, lua });
+    }
     const rows: string[] = [];
     for (const dataKeys of DATA_KEYS) {
       const key = `{bench-session-${dataKeys}}`;
       const fields = sessionFields(dataKeys);
       await redis.hset(key, ...fields);
-      const runs: Record<Shape, Figures[]> = { 'RESP array': [], 'one JSON string': [] };
+      const runs = new Map<Shape, Figures[]>(SHAPES.map((shape) => [shape, []]));
       for (let round = 0; round < ROUNDS; round++) {
-        const order: Shape[] = round % 2 === 0 ? ['RESP array', 'one JSON string'] : ['one JSON string', 'RESP array'];
-        for (const shape of order) runs[shape].push(await measure(redis, shape, key, fields.length));
+        const order = round % 2 === 0 ? SHAPES : [...SHAPES].reverse();
+        for (const shape of order) runs.get(shape)?.push(await measure(redis, shape, key, fields.length));
       }
-      const array = best(runs['RESP array']);
-      const json = best(runs['one JSON string']);
+      const figures = SHAPES.map((shape) => best(runs.get(shape) ?? []));
       rows.push(
-        `| ${dataKeys} (${fields.length / 2} fields) | ${f(array.appUs)} µs | ${f(json.appUs)} µs | ${f(array.redisCpuUs)} / ${f(array.redisScriptUs)} µs | ${f(json.redisCpuUs)} / ${f(json.redisScriptUs)} µs |`,
+        `| ${dataKeys} (${fields.length / 2} fields) | ${figures.map((x) => `${f(x.appUs)} µs`).join(' | ')} | ` +
+          `${figures.map((x) => `${f(x.redisCpuUs)} / ${f(x.redisCommandUs)} µs`).join(' | ')} |`,
       );
     }
     process.stdout.write(
       [
-        `Reply shape of the read script: ${CALLS} calls per run, ${IN_FLIGHT} in flight, best of ${ROUNDS} alternating runs; Node ${process.version}.`,
+        `Reading a session hash: ${CALLS} calls per run, ${IN_FLIGHT} in flight, best of ${ROUNDS} alternating runs; Node ${process.version}.`,
         '',
-        '| data keys | app CPU per call, RESP array | app CPU per call, one JSON string | Redis CPU / script time per call, RESP array | Redis CPU / script time per call, JSON string |',
-        '|--:|--:|--:|--:|--:|',
+        `| data keys | ${SHAPES.map((shape) => `app CPU per call, ${shape}`).join(' | ')} | ${SHAPES.map((shape) => `Redis CPU / command time per call, ${shape}`).join(' | ')} |`,
+        `|--:|${SHAPES.map(() => '--:|').join('')}${SHAPES.map(() => '--:|').join('')}`,
         ...rows,
         '',
       ].join('\n'),
