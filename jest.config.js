@@ -53,7 +53,7 @@ export default {
   // latencies GC then pushed past their bound in CI (p99 2.04 s against 1.4 s in a fresh process).
   workerIdleMemoryLimit: '512MB',
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/session/src/**/*.spec.ts', '<rootDir>/src/**/*.spec.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/session/src/**/*.spec.ts', '<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/lib/*.spec.ts'] },
     {
       ...common,
       displayName: 'redis',
