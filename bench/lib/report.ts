@@ -142,11 +142,8 @@ export function capacityTable(results: BenchResults): string {
 }
 
 /**
- * The same ratio from app CPU per request, beside the req/s one the target is judged on: on two
- * cores shared with the load generator and Redis, req/s moves with whatever else runs.
- */
-/**
- * Beside a req/s ratio judged on each app's fastest run: the same ratio from app CPU per request,
+ * Beside a req/s ratio judged on each app's fastest run: the same ratio from app CPU per request
+ * (on two cores shared with the load generator and Redis, req/s moves with whatever else runs),
  * and round by round (both apps' runs of one round are closer in time than one app's two runs).
  */
 function detail(r: PathResult, other: PathResult, unit: 'x' | '%'): string {
