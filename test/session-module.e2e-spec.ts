@@ -15,7 +15,7 @@ import {
 } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import request from 'supertest';
 import {
   AllowAnonymous,
@@ -142,6 +142,20 @@ describe('SessionModule wiring', () => {
         imports: [SessionModule.forRoot({ store: 'memory', ttl: { idle: -5 }, keyPrefix: 'a{b}' })],
       }).compile(),
     ).rejects.toThrow(/keyPrefix must be at most 64 characters without braces/);
+  });
+
+  it('refuses durable writes on Cluster at startup, for an app-provided Cluster client too', async () => {
+    const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
+    const durability = { replicas: 1, timeoutMs: 200, writes: true };
+    try {
+      for (const redis of [{ client: cluster }, { cluster: { nodes: [{ host: '127.0.0.1', port: 1 }] } }]) {
+        await expect(Test.createTestingModule({ imports: [SessionModule.forRoot({ redis, durability })] }).compile()).rejects.toThrow(
+          /durability\.writes is not supported on Redis Cluster/,
+        );
+      }
+    } finally {
+      cluster.disconnect();
+    }
   });
 
   it("makes @nestjs/common's @Session() return our session instead of undefined", async () => {

@@ -6,10 +6,11 @@
  * - master crash (SIGKILL): 503s until the replica is promoted, then recovery by itself;
  * - durability: with the replica's link frozen (SIGSTOP), a logout is acknowledged by the master
  *   alone. Without `durability` the logout answers 204 and the session comes back after a failover;
- *   with `durability: { replicas: 1, timeoutMs: 200 }` the logout reports that it is not durable.
+ *   with `durability: { replicas: 1, timeoutMs: 200 }` the logout reports that it is not durable;
+ *   with `writes: true` as well, so do a sign-in and a cart write, whose credential still goes out.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { sessionKeyOf, uniqueUser, type DemoApp } from '../support/demo-app.js';
+import { DEMO_PASSWORD, sessionKeyOf, uniqueUser, type DemoApp } from '../support/demo-app.js';
 import {
   expectSafeAnswers,
   failOnProcessErrors,
@@ -228,4 +229,53 @@ describe('durability: a logout the replica did not get', () => {
     await topology.restartAsReplica(master);
     await topology.waitHealthy();
   }, 90_000);
+});
+
+describe('durability.writes: a sign-in and a write the replica did not get', () => {
+  let durable: DemoApp;
+
+  beforeAll(async () => {
+    // A roomy WAIT for the healthy case (see above); the frozen case waits it out.
+    durable = await startDemoOn(topology.redis, 'session-id', 'durable-writes', {
+      session: { durability: { replicas: 1, timeoutMs: 400, writes: true } },
+    });
+  });
+
+  afterAll(async () => {
+    await durable?.close();
+  });
+
+  it('with a healthy replica: plain answers', async () => {
+    const credential = await signedIn(durable);
+    expect((await hit(durable, 'PUT', '/cart/healthy', credential, { qty: 2 })).status).toBe(200);
+    expect((await hit(durable, 'GET', '/me', credential)).status).toBe(200);
+  });
+
+  it('with the replica frozen: 503 naming the write, the credential sent all the same, everything there once it is back', async () => {
+    const existing = await signedIn(durable);
+    const replica = await topology.replica();
+    replica.pause();
+    let login: Awaited<ReturnType<typeof hit>>;
+    let write: Awaited<ReturnType<typeof hit>>;
+    try {
+      login = await hit(durable, 'POST', '/auth/login', undefined, { username: uniqueUser('durable-writes'), password: DEMO_PASSWORD });
+      write = await hit(durable, 'PUT', '/cart/frozen', existing, { qty: 7 });
+    } finally {
+      replica.resume();
+    }
+    for (const res of [login, write]) {
+      expect(res.status).toBe(503);
+      expect(res.retryAfter).toMatch(/^\d+$/);
+      expect(JSON.parse(res.body).message).toBe(
+        'Session write not confirmed by the Redis replicas (0 of 1 acknowledged within 400 ms): ' +
+          'it is saved on the master, but a failover now could lose it',
+      );
+    }
+    // The session exists on the master: the client must hold its credential, or it is stranded.
+    const issued = login.setCookie.map((c) => /^sid=([^;]+)/.exec(c)?.[1]).find(Boolean);
+    expect(issued).toBeDefined();
+    expect((await hit(durable, 'GET', '/me', issued)).status).toBe(200);
+    const cart = await hit(durable, 'GET', '/cart', existing);
+    expect(JSON.parse(cart.body)).toMatchObject({ items: expect.arrayContaining([expect.objectContaining({ sku: 'frozen', qty: 7 })]) });
+  });
 });

@@ -2,8 +2,9 @@
  * Bounded soak with faults (`npm run soak`, not part of `npm test`): SOAK_CONNECTIONS concurrent
  * clients (default 50) log in, read, write cart items and log out against the demo for
  * SOAK_SECONDS per phase (default 30), loopback only. Phase 1 runs on a standalone Redis with an
- * fsync-always append-only file that is SIGKILLed and restarted mid-phase; phase 2 on a Sentinel set
- * that fails over mid-phase. After each phase an audit checks that every cart write answered 2xx is
+ * fsync-always append-only file that is SIGKILLed and restarted mid-phase; phases 2 and 3 on a
+ * Sentinel set that fails over mid-phase, with durable logouts, then with durable writes too
+ * (`durability.writes`). After each phase an audit checks that every cart write answered 2xx is
  * still there and that no logged-out credential answers 200.
  */
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
@@ -187,6 +188,20 @@ describe('soak with faults', () => {
       durability: { replicas: 1, timeoutMs: 500 },
     });
     expect(Object.keys(report.statuses).filter((k) => k.endsWith(':500'))).toEqual([]);
+    expect(report.revokedStillAnswering200).toBe(0);
+    expect(report.auditedWrites).toBeGreaterThan(0);
+  });
+
+  // With durable writes, a sign-in or a cart write answers 2xx only once the replica has it, so the
+  // failover loses none of them: what the old master took alone answered 503 instead.
+  it('Sentinel set with a failover mid-run (logouts and writes with durability)', async () => {
+    const sentinel = await startSentinel();
+    topologies.push(sentinel);
+    const report = await soakPhase('sentinel-failover-durable-writes', sentinel, () => sentinel.failover(), {
+      durability: { replicas: 1, timeoutMs: 500, writes: true },
+    });
+    expect(Object.keys(report.statuses).filter((k) => k.endsWith(':500'))).toEqual([]);
+    expect(report.lostWrites).toBe(0);
     expect(report.revokedStillAnswering200).toBe(0);
     expect(report.auditedWrites).toBeGreaterThan(0);
   });

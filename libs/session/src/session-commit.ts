@@ -50,12 +50,14 @@ export async function commitSession(session: UserSession<object>, response: Resp
   if (state.storeId === null) return createSession(state, response);
   if (state.rotateTo) {
     const target = { ...state.rotateTo, userId: state.userId, strategy: state.strategy.name, notRevokedSince: state.startedAt };
-    check(await store.rotate(state.storeId, target, delta), delta, state);
+    const [outcome, unconfirmed] = await unlessUnconfirmed(store.rotate(state.storeId, target, delta));
+    check(outcome, delta, state);
     const previousHandle = state.handle;
     state.storeId = state.rotateTo.storeId;
     state.handle = state.rotateTo.handle;
     state.backend.lifecycle?.rotated(state, previousHandle, state.strategy.name);
     state.strategy.deliver(response, state.rotateTo.credential, state.absoluteDeadline);
+    if (unconfirmed) throw unconfirmed;
     return;
   }
   if (state.hasDelta()) check(await store.commit(state.storeId, delta), delta, state);
@@ -72,7 +74,7 @@ async function createSession(state: SessionState, response: ResponseWriter): Pro
     state.rotateTo = { storeId: minted.storeId, handle: state.handle, credential: minted.credential };
   }
   const identity = state.rotateTo;
-  const { evicted } = await state.backend.store.create({
+  const { evicted, unconfirmed } = await state.backend.store.create({
     notRevokedSince: state.startedAt,
     storeId: identity.storeId,
     handle: identity.handle,
@@ -87,6 +89,20 @@ async function createSession(state: SessionState, response: ResponseWriter): Pro
   state.handle = identity.handle;
   state.strategy.deliver(response, identity.credential, state.absoluteDeadline);
   reportCreated(state, evicted);
+  if (unconfirmed) throw unconfirmed;
+}
+
+/**
+ * A rotation the replicas did not confirm (`durability.writes`) happened on the master all the
+ * same: the old credential no longer works there, so the new one must still reach the client.
+ */
+async function unlessUnconfirmed(rotation: Promise<'ok' | WriteRefusal>): Promise<['ok' | WriteRefusal, SessionDurabilityError | null]> {
+  try {
+    return [await rotation, null];
+  } catch (error) {
+    if (error instanceof SessionDurabilityError && error.operation === 'write') return ['ok', error];
+    throw error;
+  }
 }
 
 function reportCreated(state: SessionState, evicted: readonly string[]): void {

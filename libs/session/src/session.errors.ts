@@ -20,9 +20,11 @@ export class SessionStoreUnavailableError extends SessionError {
 }
 
 /**
- * A session was destroyed (logout, revoke) on the Redis master, but fewer replicas than
- * `durability.replicas` confirmed it within `durability.timeoutMs` (Redis `WAIT`), so a failover
- * could still bring it back. Mapped to HTTP 503 with Retry-After; the cookie is cleared anyway.
+ * A session was destroyed (logout, revoke) on the Redis master, or with `durability.writes` signed
+ * in or written, but fewer replicas than `durability.replicas` confirmed it within
+ * `durability.timeoutMs` (Redis `WAIT`), so a failover could still undo it. Mapped to HTTP 503 with
+ * Retry-After; the client gets what the master holds all the same (a sign-out's cookie is cleared,
+ * a sign-in's or rotation's credential is sent).
  */
 export class SessionDurabilityError extends SessionError {
   constructor(
@@ -30,10 +32,14 @@ export class SessionDurabilityError extends SessionError {
     readonly required: number,
     readonly timeoutMs: number,
     cause?: unknown,
+    readonly operation: 'sign-out' | 'write' = 'sign-out',
   ) {
     super(
-      `Sign-out not confirmed by the Redis replicas (${acknowledged} of ${required} acknowledged within ${timeoutMs} ms): ` +
-        'the session is deleted on the master, but a failover now could bring it back',
+      `${operation === 'sign-out' ? 'Sign-out' : 'Session write'} not confirmed by the Redis replicas ` +
+        `(${acknowledged} of ${required} acknowledged within ${timeoutMs} ms): ` +
+        (operation === 'sign-out'
+          ? 'the session is deleted on the master, but a failover now could bring it back'
+          : 'it is saved on the master, but a failover now could lose it'),
       { cause },
     );
   }

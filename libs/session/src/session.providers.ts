@@ -11,6 +11,7 @@ import { GlobalSessionGuard } from './global-session.guard.js';
 import { SessionCommitInterceptor } from './session.interceptor.js';
 import { CachedSessionStore } from './cache/cached-session.store.js';
 import { CACHE_ON_CLUSTER } from './options/session-options.validation.js';
+import { DURABLE_WRITES_ON_CLUSTER } from './options/session-options.rules.js';
 import { SessionConfigError } from './session.errors.js';
 import { observeSessionEndings } from './revocation/observed-session.store.js';
 import { SessionEndedBus } from './revocation/session-ended.bus.js';
@@ -30,13 +31,17 @@ const BUILT_IN_STRATEGIES = {
   hashed: HashedTokenStrategy,
 } satisfies Record<SessionStrategyName, new (options: ResolvedSessionOptions) => SessionStrategy>;
 
-/** The Redis store, behind the near-cache when `cache` is set (never on Cluster: see CACHE_ON_CLUSTER). */
+/**
+ * The Redis store, behind the near-cache when `cache` is set. Neither the cache nor durable writes
+ * run on Cluster (see CACHE_ON_CLUSTER, DURABLE_WRITES_ON_CLUSTER); checked here as well because a
+ * `{ client }` the app passed in may be a Cluster, which validation could not see.
+ */
 function redisStore(options: ResolvedSessionOptions, connection: RedisConnection): SessionStore {
+  const cluster = connection.client.isCluster;
+  if (cluster && options.durability?.writes) throw new SessionConfigError([DURABLE_WRITES_ON_CLUSTER]);
+  if (cluster && options.cache) throw new SessionConfigError([CACHE_ON_CLUSTER]);
   const store = new RedisSessionStore(connection.client, options);
-  if (!options.cache) return store;
-  // A `{ client }` the app passed in may be a Cluster: validation could not see that.
-  if (connection.client.isCluster) throw new SessionConfigError([CACHE_ON_CLUSTER]);
-  return new CachedSessionStore(store, connection.client as Redis, options, options.cache);
+  return options.cache ? new CachedSessionStore(store, connection.client as Redis, options, options.cache) : store;
 }
 
 /** Every provider derives from the one options token, so forRoot and forRootAsync share them. */

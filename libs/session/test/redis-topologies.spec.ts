@@ -5,9 +5,12 @@
  * settings are what is tested. One topology per describe block, started in beforeAll.
  *
  * Then `durability` (WAIT after a durable destroy) on each: it must run on the connection of the
- * node that deleted the key, so freezing exactly that node's replica must make it fail.
+ * node that deleted the key, so freezing exactly that node's replica must make it fail. And
+ * `durability.writes` (WAIT after sign-ins, rotations and writes) on standalone and Sentinel; it is
+ * refused on Cluster at startup.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { Redis } from 'ioredis';
 import { createRedisConnection } from '../src/redis/redis-client.factory.js';
 import { SessionDurabilityError } from '../src/session.errors.js';
 import { sessionKey } from '../src/store/redis-schema.js';
@@ -115,5 +118,97 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
         expect(await store.listForUser(frozen.userId!)).toEqual([]);
       });
     });
+  });
+
+  (kind === 'cluster' ? describe.skip : describe)('durable writes (WAIT after sign-ins, rotations and writes)', () => {
+    const settings = {
+      keyPrefix: `durable-writes-${kind}:`,
+      idleMs: 60_000,
+      touchAfterMs: 10_000,
+      maxDataBytes: 4096,
+      maxSessionsPerUser: null,
+      durability: { replicas: 1, timeoutMs: 300, writes: true },
+    };
+
+    async function withStore(body: (store: RedisSessionStore) => Promise<void>): Promise<void> {
+      const { client } = createRedisConnection(topology.redis as SessionRedisOptions);
+      try {
+        await body(new RedisSessionStore(client, settings));
+      } finally {
+        await client.quit();
+      }
+    }
+
+    const unconfirmedWrite = { acknowledged: 0, required: 1, timeoutMs: 300, operation: 'write' };
+
+    /** Every kind of write, each expected to be confirmed or to report `SessionDurabilityError`, and to have happened on the master either way. */
+    async function writeEachWay(store: RedisSessionStore, expectConfirmed: boolean): Promise<void> {
+      const session = newSession({ userId: newUserId() });
+      const { unconfirmed } = await store.create(session);
+      if (expectConfirmed) expect(unconfirmed).toBeUndefined();
+      else expect(unconfirmed).toMatchObject(unconfirmedWrite);
+      expect(await store.find(session.storeId)).not.toBeNull();
+
+      const commit = store.commit(session.storeId, { set: new Map([['step', '2']]), delete: new Set() });
+      if (expectConfirmed) expect(await commit).toBe('ok');
+      else await expect(commit).rejects.toMatchObject(unconfirmedWrite);
+      const increment = store.increment(session.storeId, 'visits', 1);
+      if (expectConfirmed) expect(await increment).toBe(1);
+      else await expect(increment).rejects.toMatchObject(unconfirmedWrite);
+      expect(Object.fromEntries((await store.find(session.storeId))!.data)).toMatchObject({ step: '2', visits: '1' });
+
+      const next = newSession();
+      const target = { storeId: next.storeId, handle: next.handle, userId: session.userId, strategy: 'session-id' };
+      const rotation = store.rotate(session.storeId, target, { set: new Map(), delete: new Set() });
+      if (expectConfirmed) expect(await rotation).toBe('ok');
+      else await expect(rotation).rejects.toMatchObject(unconfirmedWrite);
+      expect(await store.find(session.storeId)).toBeNull();
+      expect(await store.find(next.storeId)).not.toBeNull();
+
+      // A refused write wrote nothing and waits for nothing.
+      expect(await store.commit(newSession().storeId, { set: new Map([['a', '1']]), delete: new Set() })).toBe('gone');
+    }
+
+    it(kind === 'standalone' ? 'reports every write (no replica), each done on the master all the same' : 'is confirmed by the replica; unconfirmed while it is frozen, each write done on the master all the same', async () => {
+      await withStore(async (store) => {
+        if (kind === 'standalone') return writeEachWay(store, false);
+        await writeEachWay(store, true);
+        const replica = await (topology as Extract<Topology, { kind: 'sentinel' }>).replica();
+        replica.pause();
+        try {
+          await writeEachWay(store, false);
+        } finally {
+          replica.resume();
+        }
+      });
+    });
+
+    if (kind === 'sentinel') {
+      it('takes no confirmation from a WAIT that reached a new connection', async () => {
+        const { client } = createRedisConnection(topology.redis as SessionRedisOptions);
+        const redis = client as Redis;
+        try {
+          const store = new RedisSessionStore(redis, settings);
+          const session = newSession({ userId: newUserId() });
+          expect((await store.create(session)).unconfirmed).toBeUndefined();
+          // The connection drops between the write and its WAIT; ioredis reconnects, and a WAIT on
+          // the new connection, which carried no write, is answered at once by the healthy replica.
+          const wait = redis.wait.bind(redis);
+          jest.spyOn(redis, 'wait').mockImplementationOnce((async (replicas: number, timeoutMs: number) => {
+            const reconnected = new Promise((resolve) => redis.once('ready', resolve));
+            (redis as unknown as { stream: { destroy(): void } }).stream.destroy();
+            await reconnected;
+            const acknowledged = await wait(replicas, timeoutMs);
+            expect(acknowledged).toBe(1);
+            return acknowledged;
+          }) as never);
+          const error = await store.commit(session.storeId, { set: new Map([['step', '3']]), delete: new Set() }).catch((e: unknown) => e);
+          expect(error).toMatchObject({ ...unconfirmedWrite, cause: new Error('the connection to Redis was replaced during the write') });
+          expect((await store.find(session.storeId))!.data.get('step')).toBe('3');
+        } finally {
+          await redis.quit();
+        }
+      });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { SessionStrategy } from '../strategies/session-strategy.interface.js';
-import type { StoreSettings } from '../store/session-store.interface.js';
+import type { DurabilitySettings, StoreSettings } from '../store/session-store.interface.js';
 import { SESSION_DEFAULTS } from './session-options.defaults.js';
 import type {
   SessionJwtAlgorithm,
@@ -51,7 +51,7 @@ export interface ResolvedSessionOptions extends StoreSettings {
   /** OpenTelemetry metrics, or null when off. */
   readonly metrics: ResolvedMetrics | null;
   /** `WAIT` after logouts and revokes; null: off. */
-  readonly durability: { readonly replicas: number; readonly timeoutMs: number } | null;
+  readonly durability: DurabilitySettings | null;
 }
 
 /** Validates the raw options (throwing one SessionConfigError with every problem) and applies defaults. */
@@ -86,7 +86,9 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
         }
       : null,
     ...resolveOperations(options, usesCookies),
-    durability: options.durability ? { replicas: options.durability.replicas, timeoutMs: options.durability.timeoutMs } : null,
+    durability: options.durability
+      ? { replicas: options.durability.replicas, timeoutMs: options.durability.timeoutMs, writes: options.durability.writes === true }
+      : null,
     batchWrites: options.batchWrites ?? true,
   };
 }

@@ -21,23 +21,39 @@ describe('durability option', () => {
     expect(resolveSessionOptions({ redis }).durability).toBeNull();
   });
 
-  it('resolves { replicas, timeoutMs }', () => {
+  it('resolves { replicas, timeoutMs }, writes off unless asked for', () => {
     expect(resolveSessionOptions({ redis, durability: { replicas: 1, timeoutMs: 200 } }).durability).toEqual({
       replicas: 1,
       timeoutMs: 200,
+      writes: false,
+    });
+    expect(resolveSessionOptions({ redis, durability: { replicas: 2, timeoutMs: 100, writes: true } }).durability).toEqual({
+      replicas: 2,
+      timeoutMs: 100,
+      writes: true,
     });
   });
 
   it('refuses bad values, unknown keys and the memory store, naming each', () => {
-    expect(problems({ redis, durability: { replicas: 0, timeoutMs: -1, wait: true } })).toEqual([
-      'durability.wait is not a known option (known: replicas, timeoutMs)',
+    expect(problems({ redis, durability: { replicas: 0, timeoutMs: -1, wait: true, writes: 'yes' } })).toEqual([
+      'durability.wait is not a known option (known: replicas, timeoutMs, writes)',
+      'durability.writes must be true or false (got "yes")',
       'durability.replicas must be a positive integer (got 0)',
       'durability.timeoutMs must be a positive integer of milliseconds (got -1)',
     ]);
-    expect(problems({ redis, durability: 2 })).toEqual(['durability must be { replicas, timeoutMs } (got 2)']);
+    expect(problems({ redis, durability: 2 })).toEqual(['durability must be { replicas, timeoutMs, writes? } (got 2)']);
     expect(problems({ store: 'memory', durability: { replicas: 1, timeoutMs: 100 } })).toEqual([
       "durability needs the Redis store (store is 'memory')",
     ]);
+  });
+
+  it('refuses durable writes on Cluster, where WAIT cannot be tied to the write, and keeps durable sign-outs there', () => {
+    const cluster = { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } };
+    expect(problems({ redis: cluster, durability: { replicas: 1, timeoutMs: 200, writes: true } })).toEqual([
+      'durability.writes is not supported on Redis Cluster (WAIT must reach the connection that carried the write, ' +
+        'and a slot can move to another node in between); remove it, or use a standalone/Sentinel Redis (sign-outs stay durable without it)',
+    ]);
+    expect(problems({ redis: cluster, durability: { replicas: 1, timeoutMs: 200, writes: false } })).toEqual([]);
   });
 
   it('refuses a WAIT timeout that the command timeout would cut short', () => {

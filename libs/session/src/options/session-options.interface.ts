@@ -96,15 +96,23 @@ export interface SessionCacheOptions {
 }
 
 /**
- * Make sign-outs survive a failover: after a session is destroyed by a logout or a revoke, Redis
- * `WAIT replicas timeoutMs` must confirm that many replicas have the deletion; otherwise the
- * request fails with `SessionDurabilityError` (HTTP 503). Only for deployments with replicas.
+ * Make sign-outs (and, with `writes`, sign-ins and writes) survive a failover: after a session is
+ * destroyed by a logout or a revoke, Redis `WAIT replicas timeoutMs` must confirm that many
+ * replicas have the deletion; otherwise the request fails with `SessionDurabilityError` (HTTP 503).
+ * Only for deployments with replicas.
  */
 export interface SessionDurabilityOptions {
   /** Replicas that must acknowledge the deletion (at least 1). */
   replicas: number;
   /** Longest wait for them, in ms; must be below the client's `commandTimeout` (1000 by default). */
   timeoutMs: number;
+  /**
+   * Also wait after every sign-in, rotation and session write, so a failover cannot lose what a
+   * response reported saved (Redis replicates asynchronously: without it, what the old master
+   * acknowledged just before a failover can be gone). Costs one `WAIT` per write. Standalone and
+   * Sentinel only: refused on Cluster. Default false.
+   */
+  writes?: boolean;
 }
 
 /** Options of `SessionModule.forRoot()` / the factory of `forRootAsync()`. */

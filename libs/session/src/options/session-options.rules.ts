@@ -171,14 +171,27 @@ function commandTimeoutOf(redis: unknown): number | null {
   return typeof timeout === 'number' ? timeout : 'commandTimeout' in clientOptions ? null : 1000;
 }
 
+/**
+ * WAIT counts the writes of the connection it arrives on. A write's WAIT must reach the connection
+ * that carried the write, or it confirms nothing: on Cluster a slot can move to another node's
+ * connection in between, and no check short of the node's own replication offset tells.
+ */
+export const DURABLE_WRITES_ON_CLUSTER =
+  'durability.writes is not supported on Redis Cluster (WAIT must reach the connection that carried the write, ' +
+  'and a slot can move to another node in between); remove it, or use a standalone/Sentinel Redis (sign-outs stay durable without it)';
+
 export function checkDurability(options: Raw): string[] {
   const durability = options.durability;
   if (durability === undefined) return [];
-  if (!isObject(durability)) return [`durability must be { replicas, timeoutMs } (got ${describeValue('durability', durability)})`];
+  if (!isObject(durability)) return [`durability must be { replicas, timeoutMs, writes? } (got ${describeValue('durability', durability)})`];
   const problems = Object.keys(durability)
-    .filter((key) => key !== 'replicas' && key !== 'timeoutMs')
-    .map((key) => `durability.${key} is not a known option (known: replicas, timeoutMs)`);
-  const { replicas, timeoutMs } = durability;
+    .filter((key) => key !== 'replicas' && key !== 'timeoutMs' && key !== 'writes')
+    .map((key) => `durability.${key} is not a known option (known: replicas, timeoutMs, writes)`);
+  const { replicas, timeoutMs, writes } = durability;
+  if (writes !== undefined && typeof writes !== 'boolean') {
+    problems.push(`durability.writes must be true or false (got ${describeValue('durability.writes', writes)})`);
+  }
+  if (writes === true && isObject(options.redis) && options.redis.cluster !== undefined) problems.push(DURABLE_WRITES_ON_CLUSTER);
   if (!Number.isInteger(replicas) || (replicas as number) < 1) {
     problems.push(`durability.replicas must be a positive integer (got ${describeValue('durability.replicas', replicas)})`);
   }

@@ -18,6 +18,7 @@ import {
   type ScriptName,
 } from './redis-schema.js';
 import type {
+  DurabilitySettings,
   NewSession,
   RotationTarget,
   SessionDelta,
@@ -32,6 +33,9 @@ import { RedisDeadlineIndex } from './redis-deadline.index.js';
 import { TurnWriteBatcher } from '../redis/turn-write-batcher.js';
 
 type ScriptRunner = (key: string, ...args: Array<string | number>) => Promise<unknown>;
+
+/** A carrier no socket equals: a write issued while disconnected is never confirmed. */
+const NOT_CONNECTED = Object.freeze({});
 
 /** Redis (standalone, Sentinel or Cluster) implementation of the SessionStore contract. */
 export class RedisSessionStore implements SessionStore {
@@ -63,7 +67,7 @@ export class RedisSessionStore implements SessionStore {
     return this.decode(storeId, expectStrings(parseJsonReply(reply), 'sessionLoadAndTouch'));
   }
 
-  async create(session: NewSession): Promise<{ evicted: string[] }> {
+  async create(session: NewSession): Promise<{ evicted: string[]; unconfirmed?: SessionDurabilityError }> {
     const size = dataBytes(session.data);
     if (size > this.settings.maxDataBytes) {
       throw new SessionDataTooLargeError(largestKey(session.data), this.settings.maxDataBytes);
@@ -77,6 +81,7 @@ export class RedisSessionStore implements SessionStore {
       ...this.encodeFields(session, Date.now(), size),
     );
     if (created !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
+    const carrier = this.durableWriteCarrier();
     // After the session exists: a failed create must never leave an entry that reads as "expired".
     await this.deadlines?.add(session);
     // Indexed once the session exists (another instance listing the user's sessions never sees the
@@ -89,7 +94,8 @@ export class RedisSessionStore implements SessionStore {
     if (revoked) await this.destroy(session.storeId);
     await this.destroyMembers(evicted);
     if (revoked) throw new SessionGoneError();
-    return { evicted: evicted.map((m) => parseIndexMember(m)?.handle ?? m) };
+    const unconfirmed = carrier ? await this.writesUnconfirmed(carrier) : null;
+    return { evicted: evicted.map((m) => parseIndexMember(m)?.handle ?? m), ...(unconfirmed ? { unconfirmed } : {}) };
   }
 
   async commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
@@ -105,7 +111,7 @@ export class RedisSessionStore implements SessionStore {
       ...sets,
       ...deletes,
     );
-    return writeOutcome(reply);
+    return this.confirmed(this.durableWriteCarrier(), writeOutcome(reply));
   }
 
   async increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal> {
@@ -121,7 +127,7 @@ export class RedisSessionStore implements SessionStore {
       by,
       randomToken(12),
     );
-    const outcome = writeOutcome(reply);
+    const outcome = await this.confirmed(this.durableWriteCarrier(), writeOutcome(reply));
     return outcome === 'ok' ? Number((reply as unknown[])[1]) : outcome;
   }
 
@@ -143,6 +149,7 @@ export class RedisSessionStore implements SessionStore {
       ...this.encodeFields(next, now, size),
     );
     if (created !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
+    const carrier = this.durableWriteCarrier();
     await this.deadlines?.add(next);
     // Indexed after the session exists, before the credential is handed out (see create).
     const evicted = to.userId
@@ -154,7 +161,7 @@ export class RedisSessionStore implements SessionStore {
     const moved = !revoked && (await this.destroy(fromStoreId));
     if (!moved) await this.destroy(to.storeId);
     await this.destroyMembers(evicted);
-    return moved ? 'ok' : 'gone';
+    return this.confirmed(carrier, moved ? 'ok' : 'gone');
   }
 
   async destroy(storeId: string, options: { durable?: boolean } = {}): Promise<boolean> {
@@ -231,6 +238,38 @@ export class RedisSessionStore implements SessionStore {
     }
     const count = Number(acknowledged);
     return count >= replicas ? null : new SessionDurabilityError(count, replicas, timeoutMs);
+  }
+
+  /**
+   * With `durability.writes`, the socket that carried a write (null otherwise): called as soon as
+   * the write's reply is in, which the current socket delivered (a reconnect comes in a later
+   * event). WAIT counts the writes of the connection it arrives on, so it proves something only if
+   * that is still this socket: ioredis replaces it when it reconnects, say to a master just promoted.
+   */
+  private durableWriteCarrier(): object | null {
+    if (!this.settings.durability?.writes) return null;
+    return (this.redis as unknown as { stream?: object }).stream ?? NOT_CONNECTED;
+  }
+
+  /** Throws when the replicas did not confirm a write that happened; refusals wrote nothing. */
+  private async confirmed<T extends 'ok' | WriteRefusal>(carrier: object | null, outcome: T): Promise<T> {
+    const unconfirmed = carrier && outcome === 'ok' ? await this.writesUnconfirmed(carrier) : null;
+    if (unconfirmed) throw unconfirmed;
+    return outcome;
+  }
+
+  private async writesUnconfirmed(carrier: object): Promise<SessionDurabilityError | null> {
+    const { replicas, timeoutMs } = this.settings.durability as DurabilitySettings;
+    const unconfirmed = (acknowledged: number, cause?: unknown) => new SessionDurabilityError(acknowledged, replicas, timeoutMs, cause, 'write');
+    let acknowledged: number;
+    try {
+      acknowledged = Number(await this.call(() => (this.redis as Redis).wait(replicas, timeoutMs)));
+    } catch (error) {
+      return unconfirmed(0, error);
+    }
+    const socket = (this.redis as unknown as { stream?: object }).stream;
+    if (socket !== carrier) return unconfirmed(0, new Error('the connection to Redis was replaced during the write'));
+    return acknowledged >= replicas ? null : unconfirmed(acknowledged);
   }
 
   /** Whether "sign out everywhere" ran for the user at or after `since` (no check without `since`). */

@@ -1,3 +1,4 @@
+import type { SessionDurabilityError } from '../session.errors.js';
 import type { ExpiryTrackingSettings } from './session-expiry.interface.js';
 
 /**
@@ -83,10 +84,18 @@ export interface SessionStore {
    * One round trip on Redis.
    */
   find(storeId: string): Promise<StoredSession | null>;
-  /** Creates a session (and links it to its user). Returns the handles of sessions evicted by
-   * `maxSessionsPerUser`. Throws `SessionDataTooLargeError` when the data is over the limit. */
-  create(session: NewSession): Promise<{ evicted: string[] }>;
-  /** Applies a delta to a live session. Writes nothing for an empty delta except the touch. */
+  /**
+   * Creates a session (and links it to its user). Returns the handles of sessions evicted by
+   * `maxSessionsPerUser`, and with `durability.writes` the error to report when the replicas did
+   * not confirm it (the session exists on the master all the same, so its credential must still go
+   * out). Throws `SessionDataTooLargeError` when the data is over the limit.
+   */
+  create(session: NewSession): Promise<{ evicted: string[]; unconfirmed?: SessionDurabilityError }>;
+  /**
+   * Applies a delta to a live session. Writes nothing for an empty delta except the touch. With
+   * `durability.writes`, this and `increment` and `rotate` throw `SessionDurabilityError` after a
+   * write the replicas did not confirm.
+   */
   commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal>;
   /** Adds `by` to an integer data key atomically and returns the new value. */
   increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal>;
@@ -116,6 +125,14 @@ export interface SessionStore {
 export const SessionStore = Symbol('nestjs-redis-session:store');
 
 /** The store settings derived from the module options. */
+/** Redis `WAIT` after durable destroys (and after writes, with `writes`). */
+export interface DurabilitySettings {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+  /** Also after sign-ins, rotations and session writes (standalone and Sentinel only). */
+  readonly writes?: boolean;
+}
+
 export interface StoreSettings {
   readonly keyPrefix: string;
   readonly idleMs: number;
@@ -124,8 +141,8 @@ export interface StoreSettings {
   readonly maxSessionsPerUser: number | null;
   /** Track deadlines so expired sessions can be reported (`expiryEvents`); absent or null: off. */
   readonly expiryEvents?: ExpiryTrackingSettings | null;
-  /** `WAIT` after durable destroys (Redis only); absent or null: off. */
-  readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null;
+  /** `WAIT` after durable destroys, and after writes with `writes` (Redis only); absent or null: off. */
+  readonly durability?: DurabilitySettings | null;
   /** One socket write per connection and event-loop turn (see TurnWriteBatcher); absent: on. */
   readonly batchWrites?: boolean;
 }
