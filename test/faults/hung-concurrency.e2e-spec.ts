@@ -2,7 +2,7 @@
  * 1000 requests at once against a hung Redis (SIGSTOP). The other drills run a handful of
  * sequential loops; this one checks that the per-call bound holds when every request of a burst is
  * waiting on the same dead connection: each of the 1000 must answer 503 with Retry-After within
- * BURST_BOUND_MS (never a 500, a 401 or a visitor's 200), the process must not pile up timers,
+ * the burst bound (never a 500, a 401 or a visitor's 200), the process must not pile up timers,
  * memory or queued commands, and after SIGCONT the app must serve 200s with nothing left stuck
  * in the client's queues.
  *
@@ -36,10 +36,14 @@ const SESSIONS = 20;
 /**
  * One command timeout, plus what 1000 concurrent requests cost on 2 cores shared with the client
  * that sends them (both ends of every request run in this process): parsing, the guard, 1000
- * timers firing together, 1000 error answers. Measured worst cases are printed.
+ * timers firing together, 1000 error answers. That cost is at least BURST_MARGIN_MS; where the
+ * machine is slower, it is the slowest answer of the same burst with Redis up, measured just
+ * before: it scales with the machine, the command timeout does not (on a host where bare Nest ran
+ * at 60 % of the usual speed, the healthy burst's slowest answer took 1.0-1.3 s). Measured worst
+ * cases are printed.
  */
 const BURST_MARGIN_MS = 1_000;
-const BURST_BOUND_MS = COMMAND_TIMEOUT_MS + BURST_MARGIN_MS;
+const burstBound = (healthySlowestMs: number) => COMMAND_TIMEOUT_MS + Math.max(BURST_MARGIN_MS, healthySlowestMs);
 
 let topology: StandaloneTopology;
 let demo: DemoApp;
@@ -53,7 +57,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  printDrillReport(`${BURST} concurrent requests, Redis hung (standalone, session-id, commandTimeout ${COMMAND_TIMEOUT_MS} ms, bound ${BURST_BOUND_MS} ms)`);
+  printDrillReport(
+    `${BURST} concurrent requests, Redis hung (standalone, session-id, commandTimeout ${COMMAND_TIMEOUT_MS} ms, ` +
+      `bound ${COMMAND_TIMEOUT_MS} ms + the healthy burst's slowest answer, at least ${BURST_MARGIN_MS} ms)`,
+  );
   topology?.node.resume();
   await demo?.close();
   await topology?.stop();
@@ -111,12 +118,17 @@ v8.setFlagsFromString('--expose-gc');
 const forceGc = runInNewContext('gc') as () => void;
 
 describe(`${BURST} concurrent requests while Redis is hung`, () => {
-  it(`every one answers 503 with Retry-After within ${BURST_BOUND_MS} ms; nothing piles up; 200s again after SIGCONT`, async () => {
+  it(`every one answers 503 with Retry-After within one command timeout plus the burst's own cost; nothing piles up; 200s again after SIGCONT`, async () => {
     // Warm-up: opens the keep-alive connections the burst will reuse (and proves the set-up serves).
     const origin = Date.now();
     const warm = await burst(origin);
     expect(warm.filter((s) => s.status !== 200).map((s) => `${s.label} ${s.status} ${s.error ?? ''}`)).toEqual([]);
     const warmMs = Math.max(...warm.map((s) => s.end)) - Math.min(...warm.map((s) => s.start));
+    // The same burst again, on the open connections: what answering it costs this machine.
+    const healthy = await burst(origin);
+    expect(healthy.filter((s) => s.status !== 200).map((s) => `${s.label} ${s.status} ${s.error ?? ''}`)).toEqual([]);
+    const healthySlowest = Math.max(...healthy.map((s) => s.end - s.start));
+    const bound = burstBound(healthySlowest);
     forceGc();
     const before = { heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, resources: resources() };
 
@@ -130,7 +142,7 @@ describe(`${BURST} concurrent requests while Redis is hung`, () => {
       during = { heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, resources: resources(), queues: clientQueues() };
       // Still hung: the next request answers within the bound too (nothing waits for the burst).
       const after = await hit(demo, 'GET', '/me', credentials[0]);
-      expect([after.status, after.ms <= BURST_BOUND_MS]).toEqual([503, true]);
+      expect([after.status, after.ms <= bound]).toEqual([503, true]);
     } finally {
       topology.node.resume();
     }
@@ -155,7 +167,7 @@ describe(`${BURST} concurrent requests while Redis is hung`, () => {
       recoveredAt,
       note:
         `burst latency min ${latencies[0]} p50 ${latencies[Math.floor(BURST / 2)]} p99 ${latencies[Math.floor(BURST * 0.99)]} max ${latencies[BURST - 1]} ms; ` +
-        `warm-up ${warmMs} ms; /health ${health.status} in ${health.ms} ms; ` +
+        `warm-up ${warmMs} ms; healthy burst's slowest ${healthySlowest} ms, so bound ${bound} ms; /health ${health.status} in ${health.ms} ms; ` +
         `queues at the end of the burst sent ${during.queues.sent} waiting ${during.queues.waiting}; ` +
         `heap MB ${mb(before.heap)} -> ${mb(during.heap)} -> ${mb(settled.heap)}, rss MB ${mb(before.rss)} -> ${mb(during.rss)} -> ${mb(settled.rss)}; ` +
         `timers ${before.resources.Timeout ?? 0} -> ${during.resources.Timeout ?? 0} -> ${settled.resources.Timeout ?? 0}, ` +
@@ -165,8 +177,8 @@ describe(`${BURST} concurrent requests while Redis is hung`, () => {
     const describe = (s: Sample) => `${s.label} ${s.status} at ${s.start} took ${s.end - s.start} ms ${s.error ?? ''} ${s.body ?? ''}`.trim();
     expect(samples).toHaveLength(BURST);
     expect(samples.filter((s) => s.status !== 503 || !/^\d+$/.test(s.retryAfter ?? '')).map(describe)).toEqual([]);
-    expect(samples.filter((s) => s.end - s.start > BURST_BOUND_MS).map(describe)).toEqual([]);
-    expect([health.status, health.ms <= BURST_BOUND_MS]).toEqual([503, true]);
+    expect(samples.filter((s) => s.end - s.start > bound).map(describe)).toEqual([]);
+    expect([health.status, health.ms <= bound]).toEqual([503, true]);
     expect(recovery.filter((s) => s.status !== 200).map(describe)).toEqual([]);
     expect(result.errors).toBe(BURST);
 
