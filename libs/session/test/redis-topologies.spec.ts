@@ -68,24 +68,28 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
     }
   });
 
-  describe('durable destroy (WAIT)', () => {
-    const settings = {
-      keyPrefix: `durable-${kind}:`,
-      idleMs: 60_000,
-      touchAfterMs: 10_000,
-      maxDataBytes: 4096,
-      maxSessionsPerUser: null,
-      durability: { replicas: 1, timeoutMs: 300 },
-    };
+  /** Store settings with `WAIT` for one replica within 300 ms, after destroys and, with `writes`, after writes. */
+  const durableSettings = (writes: boolean) => ({
+    keyPrefix: `durable-${writes ? 'writes-' : ''}${kind}:`,
+    idleMs: 60_000,
+    touchAfterMs: 10_000,
+    maxDataBytes: 4096,
+    maxSessionsPerUser: null,
+    durability: { replicas: 1, timeoutMs: 300, writes },
+  });
 
-    async function withStore(body: (store: RedisSessionStore) => Promise<void>): Promise<void> {
-      const { client } = createRedisConnection(topology.redis as SessionRedisOptions);
-      try {
-        await body(new RedisSessionStore(client, settings));
-      } finally {
-        await client.quit();
-      }
+  async function withDurableStore(writes: boolean, body: (store: RedisSessionStore) => Promise<void>): Promise<void> {
+    const { client } = createRedisConnection(topology.redis as SessionRedisOptions);
+    try {
+      await body(new RedisSessionStore(client, durableSettings(writes)));
+    } finally {
+      await client.quit();
     }
+  }
+
+  describe('durable destroy (WAIT)', () => {
+    const settings = durableSettings(false);
+    const withStore = (body: (store: RedisSessionStore) => Promise<void>) => withDurableStore(false, body);
 
     it(kind === 'standalone' ? 'reports every durable destroy (no replica)' : 'is confirmed by the replica; unconfirmed once that replica is frozen', async () => {
       await withStore(async (store) => {
@@ -122,23 +126,8 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
 
   // Cluster refuses durable writes at startup (test/session-module.e2e-spec.ts): nothing to run there.
   if (kind !== 'cluster') describe('durable writes (WAIT after sign-ins, rotations and writes)', () => {
-    const settings = {
-      keyPrefix: `durable-writes-${kind}:`,
-      idleMs: 60_000,
-      touchAfterMs: 10_000,
-      maxDataBytes: 4096,
-      maxSessionsPerUser: null,
-      durability: { replicas: 1, timeoutMs: 300, writes: true },
-    };
-
-    async function withStore(body: (store: RedisSessionStore) => Promise<void>): Promise<void> {
-      const { client } = createRedisConnection(topology.redis as SessionRedisOptions);
-      try {
-        await body(new RedisSessionStore(client, settings));
-      } finally {
-        await client.quit();
-      }
-    }
+    const settings = durableSettings(true);
+    const withStore = (body: (store: RedisSessionStore) => Promise<void>) => withDurableStore(true, body);
 
     const unconfirmedWrite = { acknowledged: 0, required: 1, timeoutMs: 300, operation: 'write' };
 
