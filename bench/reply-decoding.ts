@@ -12,6 +12,7 @@
  * data keys, alternating the shapes over several rounds; the best round of each counts.
  */
 import { Redis } from 'ioredis';
+import { turnOrder } from './lib/alternating.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 
 const CALLS = 20_000;
@@ -106,8 +107,7 @@ async function main(): Promise<void> {
       await redis.hset(key, ...fields);
       const runs = new Map<Shape, Figures[]>(SHAPES.map((shape) => [shape, []]));
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? SHAPES : [...SHAPES].reverse();
-        for (const shape of order) runs.get(shape)?.push(await measure(redis, shape, key, fields.length));
+        for (const shape of turnOrder(SHAPES, round)) runs.get(shape)?.push(await measure(redis, shape, key, fields.length));
       }
       const figures = SHAPES.map((shape) => best(runs.get(shape) ?? []));
       rows.push(

@@ -20,6 +20,7 @@ import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { startApp, type AppProcess } from './lib/app-process.js';
 import { renderChart } from './lib/chart.js';
+import { turnOrder } from './lib/alternating.js';
 import { startBenchCluster } from './lib/cluster.js';
 import { measureHostSpeed, sampleHostCpu, stealPercent } from './lib/host-cpu.js';
 import { runLoad, send, signIn, type Credential } from './lib/load.js';
@@ -182,8 +183,8 @@ interface Running {
   target: Target;
   app: AppProcess;
   credentials: Credential[];
-  /** The faster of its read runs so far. */
-  read?: PathResult;
+  /** Its read runs so far, in round order. */
+  reads: PathResult[];
 }
 
 async function launch(variant: Variant, target: Target): Promise<Running> {
@@ -191,7 +192,7 @@ async function launch(variant: Variant, target: Target): Promise<Running> {
   const app = await startApp(appEnv(variant, target));
   try {
     const credentials: Credential[] = variant.stack === 'bare' || variant.stack === 'nest-floor' ? [{}] : await signIn(app.url, config.sessions, variant.strategy === 'jwt');
-    return { variant, target, app, credentials };
+    return { variant, target, app, credentials, reads: [] };
   } catch (error) {
     await app.stop();
     throw error;
@@ -208,19 +209,23 @@ const loadBase = (r: Running) => ({ url: r.app.url, connections: config.connecti
  */
 async function measureAll(running: Running[], memory: MemoryResult[]): Promise<PathResult[]> {
   for (let round = 0; round < READ_RUNS; round++) {
-    const order = round % 2 === 0 ? running : [...running].reverse();
-    for (const r of order) {
+    for (const r of turnOrder(running, round)) {
       if (round === 0) await runLoad({ ...loadBase(r), seconds: config.warmupSeconds, path: 'read' });
       const attempt = await measure(r, 'read', async () => {
         for (let i = 0; i < PROBE_REQUESTS; i++) await send(r.app.url, 'GET', '/me', r.credentials[i % r.credentials.length]);
       });
-      const runs = [...(r.read?.roundRps ?? []), attempt.rps];
-      r.read = !r.read || attempt.rps > r.read.rps ? { ...attempt, roundRps: runs } : { ...r.read, roundRps: runs };
+      r.reads.push(attempt);
     }
   }
   const rows: PathResult[] = [];
-  for (const r of running) rows.push(r.read!, await measureWrite(r, memory));
+  for (const r of running) rows.push(fastestRead(r.reads), await measureWrite(r, memory));
   return rows;
+}
+
+/** The fastest read run stands for the app, with every run's req/s beside it. */
+function fastestRead(reads: PathResult[]): PathResult {
+  const fastest = reads.reduce((a, b) => (b.rps > a.rps ? b : a));
+  return { ...fastest, roundRps: reads.map((r) => r.rps) };
 }
 
 async function measureWrite(r: Running, memory: MemoryResult[]): Promise<PathResult> {

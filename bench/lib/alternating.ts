@@ -28,12 +28,15 @@ export interface AlternatingPlan {
   readonly connections: number;
 }
 
+/** The order of a round: list order in even rounds, reversed in odd ones. */
+export const turnOrder = <T>(items: readonly T[], round: number): readonly T[] => (round % 2 === 0 ? items : [...items].reverse());
+
 export async function runAlternating(variants: readonly AppVariant[], plan: AlternatingPlan): Promise<VariantRuns[]> {
   const started: Array<{ runs: VariantRuns; app: AppProcess }> = [];
   try {
     for (const variant of variants) started.push({ runs: { variant, rps: [], cpuUs: [], steal: [] }, app: await startApp(variant.env) });
     for (let round = 0; round < plan.rounds; round++) {
-      for (const { runs, app } of round % 2 === 0 ? started : [...started].reverse()) {
+      for (const { runs, app } of turnOrder(started, round)) {
         const options = { url: app.url, connections: plan.connections, credentials: [{}], path: 'read' as const };
         await runLoad({ ...options, seconds: plan.warmupSeconds });
         const before = app.cpuSeconds();

@@ -78,10 +78,10 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
     durability: { replicas: 1, timeoutMs: 300, writes },
   });
 
-  async function withDurableStore(writes: boolean, body: (store: RedisSessionStore) => Promise<void>): Promise<void> {
+  async function withDurableStore(writes: boolean, body: (store: RedisSessionStore, client: Redis) => Promise<void>): Promise<void> {
     const { client } = createRedisConnection(topology.redis as SessionRedisOptions);
     try {
-      await body(new RedisSessionStore(client, durableSettings(writes)));
+      await body(new RedisSessionStore(client, durableSettings(writes)), client as Redis);
     } finally {
       await client.quit();
     }
@@ -126,8 +126,7 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
 
   // Cluster refuses durable writes at startup (test/session-module.e2e-spec.ts): nothing to run there.
   if (kind !== 'cluster') describe('durable writes (WAIT after sign-ins, rotations and writes)', () => {
-    const settings = durableSettings(true);
-    const withStore = (body: (store: RedisSessionStore) => Promise<void>) => withDurableStore(true, body);
+    const withStore = (body: (store: RedisSessionStore, client: Redis) => Promise<void>) => withDurableStore(true, body);
 
     const unconfirmedWrite = { acknowledged: 0, required: 1, timeoutMs: 300, operation: 'write' };
 
@@ -175,10 +174,7 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
 
     if (kind === 'sentinel') {
       it('takes no confirmation from a WAIT that reached a new connection', async () => {
-        const { client } = createRedisConnection(topology.redis as SessionRedisOptions);
-        const redis = client as Redis;
-        try {
-          const store = new RedisSessionStore(redis, settings);
+        await withStore(async (store, redis) => {
           const session = newSession({ userId: newUserId() });
           expect((await store.create(session)).unconfirmed).toBeUndefined();
           // The connection drops between the write and its WAIT; ioredis reconnects, and a WAIT on
@@ -195,9 +191,7 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
           const error = await store.commit(session.storeId, { set: new Map([['step', '3']]), delete: new Set() }).catch((e: unknown) => e);
           expect(error).toMatchObject({ ...unconfirmedWrite, cause: new Error('the connection to Redis was replaced during the write') });
           expect((await store.find(session.storeId))!.data.get('step')).toBe('3');
-        } finally {
-          await redis.quit();
-        }
+        });
       });
     }
   });

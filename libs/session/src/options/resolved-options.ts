@@ -50,7 +50,7 @@ export interface ResolvedSessionOptions extends StoreSettings {
   readonly expiryEvents: ExpiryTrackingSettings | null;
   /** OpenTelemetry metrics, or null when off. */
   readonly metrics: ResolvedMetrics | null;
-  /** `WAIT` after logouts and revokes; null: off. */
+  /** `WAIT` after logouts and revokes, and with `writes` after every write; null: off. */
   readonly durability: DurabilitySettings | null;
 }
 

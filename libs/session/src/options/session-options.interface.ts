@@ -102,7 +102,7 @@ export interface SessionCacheOptions {
  * Only for deployments with replicas.
  */
 export interface SessionDurabilityOptions {
-  /** Replicas that must acknowledge the deletion (at least 1). */
+  /** Replicas that must acknowledge the deletion (or, with `writes`, the write); at least 1. */
   replicas: number;
   /** Longest wait for them, in ms; must be below the client's `commandTimeout` (1000 by default). */
   timeoutMs: number;

@@ -248,7 +248,12 @@ export class RedisSessionStore implements SessionStore {
    */
   private durableWriteCarrier(): object | null {
     if (!this.settings.durability?.writes) return null;
-    return (this.redis as unknown as { stream?: object }).stream ?? NOT_CONNECTED;
+    return this.socket() ?? NOT_CONNECTED;
+  }
+
+  /** The socket ioredis writes on now (standalone and Sentinel: durable writes are refused on Cluster). */
+  private socket(): object | undefined {
+    return (this.redis as unknown as { stream?: object }).stream;
   }
 
   /** Throws when the replicas did not confirm a write that happened; refusals wrote nothing. */
@@ -267,8 +272,7 @@ export class RedisSessionStore implements SessionStore {
     } catch (error) {
       return unconfirmed(0, error);
     }
-    const socket = (this.redis as unknown as { stream?: object }).stream;
-    if (socket !== carrier) return unconfirmed(0, new Error('the connection to Redis was replaced during the write'));
+    if (this.socket() !== carrier) return unconfirmed(0, new Error('the connection to Redis was replaced during the write'));
     return acknowledged >= replicas ? null : unconfirmed(acknowledged);
   }
 

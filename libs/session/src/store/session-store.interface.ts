@@ -124,7 +124,6 @@ export interface SessionStore {
 /** Injection token of the active store (same name as the interface: one import for both). */
 export const SessionStore = Symbol('nestjs-redis-session:store');
 
-/** The store settings derived from the module options. */
 /** Redis `WAIT` after durable destroys (and after writes, with `writes`). */
 export interface DurabilitySettings {
   readonly replicas: number;
@@ -133,6 +132,7 @@ export interface DurabilitySettings {
   readonly writes?: boolean;
 }
 
+/** The store settings derived from the module options. */
 export interface StoreSettings {
   readonly keyPrefix: string;
   readonly idleMs: number;
