@@ -15,7 +15,7 @@ import { Controller, Module, Post, Res, type INestApplication } from '@nestjs/co
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AllowAnonymous, Session, SessionModule, type UserSession } from '@app/session';
+import { AllowAnonymous, Session, SessionModule, type SessionCommitMode, type UserSession } from '@app/session';
 import { createHttpAdapter, type DemoHttpAdapterName } from '../src/http-adapter.js';
 import {
   cookiesNamed,
@@ -32,7 +32,19 @@ import {
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 import { startSuiteRedis, suiteTopologyKind, type SuiteRedis } from './support/suite-redis.js';
 
-const ADAPTERS: readonly DemoHttpAdapterName[] = ['express', 'fastify'];
+/** Each platform, and Fastify once more with the library's `commit: 'on-send'` (no global interceptor). */
+interface Platform {
+  readonly label: string;
+  readonly adapter: DemoHttpAdapterName;
+  readonly commit: SessionCommitMode;
+}
+const PLATFORMS: readonly Platform[] = [
+  { label: 'express', adapter: 'express', commit: 'interceptor' },
+  { label: 'fastify', adapter: 'fastify', commit: 'interceptor' },
+  { label: 'fastify, commit on-send', adapter: 'fastify', commit: 'on-send' },
+];
+const platformEnv = ({ adapter, commit }: Platform) => ({ HTTP_ADAPTER: adapter, SESSION_COMMIT: commit });
+const slug = ({ adapter, commit }: Platform) => `${adapter}-${commit}`;
 const MAX_DATA_BYTES = 2048;
 
 let redis: SuiteRedis;
@@ -45,12 +57,13 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe.each(ADAPTERS)('demo core on %s', (adapter) => {
+describe.each(PLATFORMS)('demo core on $label', (platform) => {
+  const { adapter } = platform;
   let demo: DemoApp;
 
   beforeAll(async () => {
     demo = await startDemoApp(
-      demoEnv(redis, 'session-id', `core-${adapter}`, { HTTP_ADAPTER: adapter, SESSION_MAX_DATA_BYTES: String(MAX_DATA_BYTES) }),
+      demoEnv(redis, 'session-id', `core-${slug(platform)}`, { ...platformEnv(platform), SESSION_MAX_DATA_BYTES: String(MAX_DATA_BYTES) }),
     );
   });
 
@@ -160,14 +173,14 @@ describe.each(ADAPTERS)('demo core on %s', (adapter) => {
 });
 
 // Standalone only: it kills a private server; Sentinel and Cluster outages are the drills in test/faults/.
-if (suiteTopologyKind() === 'standalone') describe.each(ADAPTERS)('store outage on %s', (adapter) => {
+if (suiteTopologyKind() === 'standalone') describe.each(PLATFORMS)('store outage on $label', (platform) => {
   let own: RedisServerHandle;
   let demo: DemoApp;
   let client: Client;
 
   beforeAll(async () => {
     own = await startRedisServer();
-    demo = await startDemoApp(demoEnv(own.url, 'session-id', `outage-${adapter}`, { HTTP_ADAPTER: adapter }));
+    demo = await startDemoApp(demoEnv(own.url, 'session-id', `outage-${slug(platform)}`, platformEnv(platform)));
     client = demo.client();
     await client.login(uniqueUser('outage'));
   });
@@ -204,15 +217,17 @@ class PrefsController {
   }
 }
 
-describe.each(ADAPTERS)("the app's own cookies next to the session cookie on %s", (adapter) => {
+describe.each(PLATFORMS)("the app's own cookies next to the session cookie on $label", (platform) => {
+  const { adapter, commit } = platform;
   let app: INestApplication;
 
   beforeAll(async () => {
     @Module({
       imports: [
         SessionModule.forRoot({
+          commit,
           redis: redis.redis,
-          keyPrefix: uniquePrefix(`prefs-${adapter}`),
+          keyPrefix: uniquePrefix(`prefs-${slug(platform)}`),
           cookie: { secure: false },
           guard: 'global',
         }),

@@ -33,11 +33,14 @@ export class DemoEnv {
   @IsOptional() @IsString() SESSION_KEY_PREFIX?: string;
   /** The HTTP platform (src/http-adapter.ts); the library works on both. */
   @IsOptional() @IsIn(['express', 'fastify'], { message: 'HTTP_ADAPTER must be express or fastify' }) HTTP_ADAPTER?: string;
+  /** Where the library saves session changes (its `commit` extra); `on-send` needs HTTP_ADAPTER=fastify. */
+  @IsOptional() @IsIn(['interceptor', 'on-send'], { message: 'SESSION_COMMIT must be interceptor or on-send' }) SESSION_COMMIT?: string;
 }
 
 const ENV_KEYS: Array<keyof DemoEnv> = [
   'SESSION_STRATEGY', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER',
   'COOKIE_SECURE', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'SESSION_MAX_DATA_BYTES', 'SESSION_KEY_PREFIX', 'HTTP_ADAPTER',
+  'SESSION_COMMIT',
 ];
 const NUMERIC: Array<keyof DemoEnv> = ['PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER', 'SESSION_MAX_DATA_BYTES'];
 

@@ -1,5 +1,6 @@
 export { SessionModule } from './session.module.js';
 export type { SessionModuleForRootOptions, SessionModuleAsyncOptions } from './session.module-definition.js';
+export type { SessionCommitMode } from './session-commit-mode.js';
 export type {
   SessionModuleOptions,
   SessionRedisOptions,

@@ -20,6 +20,11 @@ export function commitIfNoop(session: UserSession<object>): boolean {
   return noop;
 }
 
+/** Drops what the request did to its session: an error answer saves nothing. */
+export function abandonCommit(session: UserSession<object>): void {
+  sessionState(session).committed = true;
+}
+
 /**
  * Saves what the request did to its session, before the response is sent: at most one store
  * operation for an ordinary write, nothing at all for a request that changed nothing.

@@ -14,6 +14,7 @@ import { ALLOW_ANONYMOUS } from './session.constants.js';
 import type { AllowAnonymousOptions } from './session.decorators.js';
 import { attachRequestSession, requestSession } from './request-session.js';
 import { toHttpError } from './session-http-errors.js';
+import { SessionUsageError } from './session.errors.js';
 import { SessionLoader, type LoadOutcome } from './session-loader.js';
 import { requireRequestHost } from './request-host.js';
 import type { UserSession } from './user-session.js';
@@ -36,7 +37,9 @@ export class SessionGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const handler = context.getHandler();
     const route = this.routeFacts(handler, context.getClass());
-    if (context.getType<string>() === 'ws') return activateWsMessage(context, this.loader, route.anonymous !== undefined);
+    const type = context.getType<string>();
+    if ((type === 'ws' || type === 'graphql') && this.loader.commitMode === 'on-send') throw new SessionUsageError(onSendRefusal(type));
+    if (type === 'ws') return activateWsMessage(context, this.loader, route.anonymous !== undefined);
     const host = requireRequestHost(context);
     if (!host) return true;
     const request = host.request as GuardedRequest;
@@ -52,7 +55,7 @@ export class SessionGuard implements CanActivate {
     let outcome;
     try {
       // A GraphQL query's root resolvers start together; an HTTP route's guards run one after another.
-      outcome = await (context.getType<string>() === 'graphql' ? loadOnce(this.loader, request) : this.loader.load(request));
+      outcome = await (type === 'graphql' ? loadOnce(this.loader, request) : this.loader.load(request));
     } catch (error) {
       throw toHttpError(error, response);
     }
@@ -85,6 +88,11 @@ export class SessionGuard implements CanActivate {
     return facts;
   }
 }
+
+/** Only HTTP responses pass Fastify's onSend hook: anything else would load a session it never saves. */
+const onSendRefusal = (type: string): string =>
+  `SessionGuard ran for a ${type === 'ws' ? 'gateway message' : 'GraphQL resolver'}, but the module saves sessions with ` +
+  `commit: 'on-send' (Fastify's onSend hook, HTTP routes only): use commit: 'interceptor' (the default) in an app with GraphQL or gateways`;
 
 interface RouteFacts {
   readonly anonymous: Required<AllowAnonymousOptions> | undefined;

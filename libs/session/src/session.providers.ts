@@ -1,5 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
+import { APP_GUARD, ModuleRef } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { resolveSessionOptions, type ResolvedSessionOptions } from './options/resolved-options.js';
 import type { SessionModuleOptions, SessionStrategyName } from './options/session-options.interface.js';
@@ -8,7 +8,6 @@ import { SESSION_REDIS } from './session.constants.js';
 import { SESSION_REDIS_CONNECTION, SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
 import { SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { GlobalSessionGuard } from './global-session.guard.js';
-import { SessionCommitInterceptor } from './session.interceptor.js';
 import { CachedSessionStore } from './cache/cached-session.store.js';
 import { CACHE_ON_CLUSTER } from './options/session-options.validation.js';
 import { DURABLE_WRITES_ON_CLUSTER } from './options/session-options.rules.js';
@@ -86,6 +85,5 @@ export const SESSION_PROVIDERS: Provider[] = [
       ),
     inject: [SESSION_RESOLVED_OPTIONS, ModuleRef],
   },
-  { provide: APP_INTERCEPTOR, useClass: SessionCommitInterceptor },
   { provide: APP_GUARD, useClass: GlobalSessionGuard },
 ];
