@@ -22,15 +22,11 @@ export class CookieTransport implements CredentialTransport {
     const header = singleHeader(request, 'cookie');
     if (header === null) return { kind: 'none' };
     if (header === 'ambiguous' || header.length > 16 * 1024) return { kind: 'unusable' };
+    const occurrences = countCookies(header, this.cookie.name);
+    if (occurrences === 0) return { kind: 'none' };
+    if (occurrences > 1) return { kind: 'unusable' };
     // Decoding is disabled: our credentials are plain base64url, anything percent-encoded is foreign.
-    // Names are compared trimmed, as parseCookie reads them: "sid =a; sid=b" is two cookies named sid.
-    const occurrences = header.split(';').filter((part) => {
-      const eq = part.indexOf('=');
-      return eq > -1 && part.slice(0, eq).trim() === this.cookie.name;
-    });
-    if (occurrences.length === 0) return { kind: 'none' };
-    if (occurrences.length > 1) return { kind: 'unusable' };
-    const value = parseCookie(header, { decode: (v) => v })[this.cookie.name];
+    const value = parseCookie(header, KEEP_ENCODED)[this.cookie.name];
     return value ? present(value) : { kind: 'unusable' };
   }
 
@@ -80,6 +76,24 @@ export class HeaderTransport implements CredentialTransport {
   clear(): void {
     // Nothing to clear: the client forgets a header credential itself.
   }
+}
+
+const KEEP_ENCODED = { decode: (value: string) => value };
+
+/**
+ * How many cookies in `header` are named `name`. Names are compared trimmed, as parseCookie reads
+ * them: "sid =a; sid=b" is two cookies named sid. A scan, not split + filter: it runs per request.
+ */
+function countCookies(header: string, name: string): number {
+  let count = 0;
+  for (let start = 0; start < header.length; ) {
+    const semicolon = header.indexOf(';', start);
+    const end = semicolon === -1 ? header.length : semicolon;
+    const eq = header.indexOf('=', start);
+    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) count++;
+    start = end + 1;
+  }
+  return count;
 }
 
 function present(value: string): RawCredential {
