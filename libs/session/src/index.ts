@@ -17,6 +17,7 @@ export { SESSION_REDIS, ALLOW_ANONYMOUS } from './session.constants.js';
 export { Session, AllowAnonymous, type AllowAnonymousOptions } from './session.decorators.js';
 export { SessionGuard } from './session.guard.js';
 export { SessionCommitInterceptor } from './session.interceptor.js';
+export { SessionErrorFilter } from './http/session-error.filter.js';
 export { UserSession, type SessionKey } from './user-session.js';
 export { SessionService, type SessionSnapshot, type IssuedSession } from './session.service.js';
 export {

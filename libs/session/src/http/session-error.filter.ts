@@ -8,8 +8,7 @@ import { responseWriter } from './http-message.js';
  * `commit: 'on-send'` has no interceptor around the handler to turn the library's errors thrown
  * there (a store outage during `increment`, data over `maxDataBytes`, ...) into HTTP answers, so
  * this global filter does, then answers as Nest's default filter would. An app filter that catches
- * everything is asked first and sees the SessionError itself (`toHttpError` is not exported: map
- * by class, as the README's "Routes and status codes" lists).
+ * everything is asked first and sees the SessionError itself.
  */
 @Catch(SessionError)
 export class SessionErrorFilter extends BaseExceptionFilter {
