@@ -1,5 +1,5 @@
-import { Catch, type ArgumentsHost } from '@nestjs/common';
-import { BaseExceptionFilter } from '@nestjs/core';
+import { Catch, Injectable, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import { SessionError } from '../session.errors.js';
 import { toHttpError } from '../session-http-errors.js';
 import { responseWriter } from './http-message.js';
@@ -11,9 +11,15 @@ import { responseWriter } from './http-message.js';
  * everything is asked first and sees the SessionError itself.
  */
 @Catch(SessionError)
-export class SessionErrorFilter extends BaseExceptionFilter {
-  override catch(error: SessionError, host: ArgumentsHost): void {
-    if (host.getType() !== 'http') return super.catch(error, host);
-    super.catch(toHttpError(error, responseWriter(host.switchToHttp().getResponse())), host);
+@Injectable()
+export class SessionErrorFilter implements ExceptionFilter<SessionError> {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(error: SessionError, host: ArgumentsHost): unknown {
+    // Global filters also see GraphQL resolvers, whose driver reports an error handed back to it.
+    if (host.getType() !== 'http') return error;
+    const mapped = toHttpError(error, responseWriter(host.switchToHttp().getResponse()));
+    // Built per error, not per request: the adapter exists only once the app does (not at compile time in tests).
+    return new BaseExceptionFilter(this.adapterHost.httpAdapter).catch(mapped, host);
   }
 }
