@@ -3,10 +3,11 @@ import type { UserSession } from './user-session.js';
 type Registry = WeakMap<object, UserSession<object>>;
 
 /**
- * The UserSession loaded for each request, keyed by the request object rather than stored on it:
- * Express gives every request a new prototype, so adding any property to one costs about 1.3 µs
- * (a WeakMap entry about 0.4 µs), on every request. One registry per process, found through a
- * global symbol, so that two copies of the library (say, a linked package) see the same sessions.
+ * The UserSession loaded for each request. Express and plain Node requests: keyed by the request
+ * object rather than stored on it, because Express gives every request a new prototype, so adding
+ * any property to one costs about 1.3 µs (a WeakMap entry about 0.4 µs), on every request. One
+ * registry per process, found through a global symbol (as the Fastify slot below), so that two
+ * copies of the library (say, a linked package) see the same sessions.
  */
 const REGISTRY = Symbol.for('nestjs-redis-session:request-sessions');
 const registry: Registry = ((globalThis as { [REGISTRY]?: Registry })[REGISTRY] ??= new WeakMap());

@@ -18,7 +18,7 @@ interface FastifyLike {
 /**
  * `commit: 'on-send'`: saves each request's session changes from Fastify's `onSend` hook, which
  * runs once the handler's result is serialized and before any byte of the response is written, so
- * a new or rotated cookie still goes out with it. A read-only request costs one WeakMap lookup.
+ * a new or rotated cookie still goes out with it. A read-only request costs one property read.
  */
 @Injectable()
 export class FastifySendCommit implements OnModuleInit {
