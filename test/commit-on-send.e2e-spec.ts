@@ -115,15 +115,24 @@ async function signIn(app: INestApplication): Promise<string> {
   return `sid=${sid!.value}`;
 }
 
-describe("commit: 'on-send' on Fastify", () => {
-  let app: INestApplication;
-
+/** One app per describe block, booted before its tests and closed after them. */
+function bootedFor(commit: SessionCommitMode): () => INestApplication {
+  let app: INestApplication | undefined;
   beforeAll(async () => {
-    app = await boot('on-send');
+    app = await boot(commit);
   });
-
   afterAll(async () => {
     await app?.close();
+  });
+  return () => app!;
+}
+
+describe("commit: 'on-send' on Fastify", () => {
+  const booted = bootedFor('on-send');
+  let app: INestApplication;
+
+  beforeAll(() => {
+    app = booted();
   });
 
   it('saves the sign-in and its write before the response: the next request reads them', async () => {
@@ -148,14 +157,11 @@ describe("commit: 'on-send' on Fastify", () => {
 });
 
 describe('the interceptor (default), for comparison', () => {
+  const booted = bootedFor('interceptor');
   let app: INestApplication;
 
-  beforeAll(async () => {
-    app = await boot('interceptor');
-  });
-
-  afterAll(async () => {
-    await app?.close();
+  beforeAll(() => {
+    app = booted();
   });
 
   it('answers the same two cases the same way', async () => {

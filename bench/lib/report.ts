@@ -56,9 +56,9 @@ export function readCostTable(results: PathResult[]): string {
     const cpu = (match: (v: Variant) => boolean) => find(results, 'GET /me', (v) => v.adapter === adapter && match(v))?.appCpuUs;
     const bare = cpu((v) => v.stack === 'bare');
     const floor = cpu((v) => v.stack === 'nest-floor');
-    const cached = cpu((v) => v.stack === 'ours' && v.strategy === 'session-id' && v.cache === true && !v.commit);
-    const plain = cpu((v) => v.stack === 'ours' && v.strategy === 'session-id' && v.cache === false && !v.commit);
-    const onSend = cpu((v) => v.stack === 'ours' && v.strategy === 'session-id' && v.cache === true && v.commit === 'on-send');
+    const ours = (cache: boolean, commit?: Variant['commit']) =>
+      cpu((v) => v.stack === 'ours' && v.strategy === 'session-id' && v.cache === cache && v.commit === commit);
+    const [cached, plain, onSend] = [ours(true), ours(false), ours(true, 'on-send')];
     if (bare === undefined || floor === undefined) return [];
     const us = (value: number | undefined) => (value === undefined ? 'n/a' : `${fmt(value)} µs`);
     const above = (value: number | undefined) => (value === undefined ? 'n/a' : `${fmt(value - floor)} µs`);

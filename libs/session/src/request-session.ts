@@ -27,9 +27,10 @@ export function requestSession(request: object): UserSession<object> | undefined
 
 /** Attaches `session` unless one is attached already; returns the one that stays. */
 export function attachRequestSession(request: object, session: UserSession<object>): UserSession<object> {
-  const attached = requestSession(request);
+  const fastify = isFastifyRequest(request);
+  const attached = fastify ? (request as Slotted)[SLOT] : registry.get(request);
   if (attached) return attached;
-  if (isFastifyRequest(request)) (request as Slotted)[SLOT] = session;
+  if (fastify) (request as Slotted)[SLOT] = session;
   else registry.set(request, session);
   return session;
 }
