@@ -32,7 +32,7 @@ import {
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 import { startSuiteRedis, suiteTopologyKind, type SuiteRedis } from './support/suite-redis.js';
 
-/** Each platform, and Fastify once more with the library's `commit: 'on-send'` (no global interceptor). */
+/** Each platform, with the library's default commit (a global interceptor) and with `commit: 'on-send'`. */
 interface Platform {
   readonly label: string;
   readonly adapter: DemoHttpAdapterName;
@@ -41,6 +41,7 @@ interface Platform {
 const PLATFORMS: readonly Platform[] = [
   { label: 'express', adapter: 'express', commit: 'interceptor' },
   { label: 'fastify', adapter: 'fastify', commit: 'interceptor' },
+  { label: 'express, commit on-send', adapter: 'express', commit: 'on-send' },
   { label: 'fastify, commit on-send', adapter: 'fastify', commit: 'on-send' },
 ];
 const platformEnv = ({ adapter, commit }: Platform) => ({ HTTP_ADAPTER: adapter, SESSION_COMMIT: commit });

@@ -33,7 +33,7 @@ export class DemoEnv {
   @IsOptional() @IsString() SESSION_KEY_PREFIX?: string;
   /** The HTTP platform (src/http-adapter.ts); the library works on both. */
   @IsOptional() @IsIn(['express', 'fastify'], { message: 'HTTP_ADAPTER must be express or fastify' }) HTTP_ADAPTER?: string;
-  /** Where the library saves session changes (its `commit` extra); `on-send` needs HTTP_ADAPTER=fastify. */
+  /** Where the library saves session changes (its `commit` extra). */
   @IsOptional() @IsIn(['interceptor', 'on-send'], { message: 'SESSION_COMMIT must be interceptor or on-send' }) SESSION_COMMIT?: string;
 }
 

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
-import { FastifySendCommit } from './http/fastify-send-commit.js';
+import { SendCommit } from './http/send-commit.js';
 import { SessionErrorFilter } from './http/session-error.filter.js';
 import { describeValue } from './options/describe-value.js';
 import { SessionConfigError } from './session.errors.js';
@@ -11,11 +11,12 @@ import { SESSION_COMMIT_MODE } from './session.internal-constants.js';
  * Where a request's session changes are saved:
  * - `'interceptor'` (default): a global Nest interceptor, after the handler. Every platform,
  *   GraphQL and gateways; a failed save goes through all of the app's exception filters.
- * - `'on-send'`: Fastify's `onSend` hook, just before the response is sent. HTTP routes on Fastify
- *   only. No global interceptor, so a read-only request skips the rxjs chain Nest builds around
- *   every handler once any interceptor is registered; a failed save reaches the app's global
- *   exception filters (Nest's Fastify error handler) but not controller- or method-scoped ones, and
- *   the library's errors thrown by a handler are mapped by a global filter (SessionErrorFilter).
+ * - `'on-send'`: just before the response is written (Fastify's `onSend` hook; on Express, its
+ *   first `write` or `end`). HTTP routes on Express or Fastify only. No global interceptor, so a
+ *   read-only request skips the rxjs chain Nest builds around every handler once any interceptor
+ *   is registered; a failed save reaches the app's global exception filters (Nest's error handler)
+ *   but not controller- or method-scoped ones, and the library's errors thrown by a handler are
+ *   mapped by a global filter (SessionErrorFilter).
  */
 export type SessionCommitMode = 'interceptor' | 'on-send';
 
@@ -27,7 +28,7 @@ export const COMMIT_MODES: readonly SessionCommitMode[] = ['interceptor', 'on-se
  */
 export function commitModeProviders(commit: unknown): Provider[] {
   if (commit === 'on-send') {
-    return [{ provide: SESSION_COMMIT_MODE, useValue: commit }, FastifySendCommit, { provide: APP_FILTER, useClass: SessionErrorFilter }];
+    return [{ provide: SESSION_COMMIT_MODE, useValue: commit }, SendCommit, { provide: APP_FILTER, useClass: SessionErrorFilter }];
   }
   if (commit === 'interceptor' || commit === undefined) {
     return [

@@ -15,7 +15,7 @@ const contextOf = (type: string): ExecutionContext =>
 describe("SessionGuard with commit: 'on-send'", () => {
   const guard = new SessionGuard({ commitMode: 'on-send' } as SessionLoader, new Reflector());
 
-  // Only HTTP responses pass Fastify's onSend hook: a session loaded here would never be saved.
+  // Only HTTP responses are hooked: a session loaded here would never be saved.
   it.each([
     ['ws', 'gateway message'],
     ['graphql', 'GraphQL resolver'],

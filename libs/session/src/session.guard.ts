@@ -89,10 +89,10 @@ export class SessionGuard implements CanActivate {
   }
 }
 
-/** Only HTTP responses pass Fastify's onSend hook: anything else would load a session it never saves. */
+/** Only HTTP responses are hooked: anything else would load a session it never saves. */
 const onSendRefusal = (type: string): string =>
   `SessionGuard ran for a ${type === 'ws' ? 'gateway message' : 'GraphQL resolver'}, but the module saves sessions with ` +
-  `commit: 'on-send' (Fastify's onSend hook, HTTP routes only): use commit: 'interceptor' (the default) in an app with GraphQL or gateways`;
+  `commit: 'on-send' (hooked into the HTTP response, HTTP routes only): use commit: 'interceptor' (the default) in an app with GraphQL or gateways`;
 
 interface RouteFacts {
   readonly anonymous: Required<AllowAnonymousOptions> | undefined;

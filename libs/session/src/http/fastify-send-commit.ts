@@ -1,8 +1,5 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 import { requestSession } from '../request-session.js';
 import { abandonCommit, commitIfNoop, commitSession } from '../session-commit.js';
-import { SessionConfigError } from '../session.errors.js';
 import { toHttpError } from '../session-http-errors.js';
 import { responseWriter } from './http-message.js';
 
@@ -11,33 +8,18 @@ interface FastifyReplyLike {
   readonly statusCode: number;
 }
 type OnSendDone = (error: unknown, payload?: unknown) => void;
-interface FastifyLike {
+export interface FastifyLike {
   addHook(name: 'onSend', hook: (request: object, reply: FastifyReplyLike, payload: unknown, done: OnSendDone) => void): unknown;
 }
 
 /**
- * `commit: 'on-send'`: saves each request's session changes from Fastify's `onSend` hook, which
- * runs once the handler's result is serialized and before any byte of the response is written, so
- * a new or rotated cookie still goes out with it. A read-only request costs one property read.
+ * `commit: 'on-send'` on Fastify: saves each request's session changes from Fastify's `onSend`
+ * hook, which runs once the handler's result is serialized and before any byte of the response is
+ * written, so a new or rotated cookie still goes out with it. A read-only request costs one
+ * property read. Added before Fastify is ready: Fastify applies hooks added until then to every route.
  */
-@Injectable()
-export class FastifySendCommit implements OnModuleInit {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
-
-  /** After Nest registered the routes, before Fastify is ready: Fastify applies hooks added until then to every route. */
-  onModuleInit(): void {
-    const adapter = this.adapterHost.httpAdapter;
-    // An application context without HTTP (a script, a worker using SessionService): no requests to save.
-    if (!adapter) return;
-    const platform = adapter.getType();
-    if (platform !== 'fastify') {
-      throw new SessionConfigError([
-        `commit: 'on-send' saves sessions from Fastify's onSend hook, but this app runs on ${platform}: ` +
-          `use the FastifyAdapter, or commit: 'interceptor' (the default)`,
-      ]);
-    }
-    adapter.getInstance<FastifyLike>().addHook('onSend', commitOnSend);
-  }
+export function installFastifySendCommit(fastify: FastifyLike): void {
+  fastify.addHook('onSend', commitOnSend);
 }
 
 function commitOnSend(request: object, reply: FastifyReplyLike, payload: unknown, done: OnSendDone): void {

@@ -1,0 +1,103 @@
+import { Logger } from '@nestjs/common';
+import { requestSession } from '../request-session.js';
+import { abandonCommit, commitIfNoop, commitSession } from '../session-commit.js';
+import { toHttpError } from '../session-http-errors.js';
+import { responseWriter } from './http-message.js';
+
+/** The slice of Express this needs: the library does not depend on Express's types. */
+interface ExpressResponseLike {
+  readonly req: object & { next?: (error?: unknown) => void };
+  readonly statusCode: number;
+  readonly headersSent: boolean;
+  readonly writableNeedDrain: boolean;
+  emit(event: 'drain'): boolean;
+  destroy(): unknown;
+}
+type Write = (this: ExpressResponseLike, chunk: unknown, encoding?: unknown, callback?: unknown) => boolean;
+type End = (this: ExpressResponseLike, chunk?: unknown, encoding?: unknown, callback?: unknown) => unknown;
+export interface ExpressAppLike {
+  /** The prototype Express gives every response of this app (and of no other app). */
+  readonly response: { write: Write; end: End };
+}
+
+/** A `write` or `end` call held back while its response's session is saved. */
+interface HeldCall {
+  readonly end: boolean;
+  readonly args: [unknown, unknown, unknown];
+}
+
+const logger = new Logger('Session');
+
+/**
+ * `commit: 'on-send'` on Express: the first `write` or `end` of a response whose session has
+ * changes is held back until the save is done, so a new or rotated cookie still goes out with it
+ * and the answer never claims a save that failed. Installed once on the app's own response
+ * prototype (Express's `res.send` and `res.json` end there), so a request costs nothing extra:
+ * no wrapper per response, and a read-only request passes after two map lookups.
+ */
+export function installExpressSendCommit(app: ExpressAppLike): void {
+  const proto = app.response;
+  const write = proto.write;
+  const end = proto.end;
+  /** Responses whose save is under way, and the calls they made meanwhile. */
+  const saving = new WeakMap<ExpressResponseLike, HeldCall[]>();
+
+  proto.write = function (this: ExpressResponseLike, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    // false, as for a full buffer: a piped stream pauses until 'drain', emitted once the save is done.
+    if (held(this, { end: false, args: [chunk, encoding, callback] })) return false;
+    return write.call(this, chunk, encoding, callback);
+  };
+  proto.end = function (this: ExpressResponseLike, chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
+    if (held(this, { end: true, args: [chunk, encoding, callback] })) return this;
+    return end.call(this, chunk, encoding, callback);
+  };
+
+  /** Holds `call` back if its response has a save to wait for (starting it on the first call). */
+  function held(res: ExpressResponseLike, call: HeldCall): boolean {
+    const pending = saving.get(res);
+    if (pending) {
+      pending.push(call);
+      return true;
+    }
+    const session = requestSession(res.req);
+    if (!session || commitIfNoop(session)) return false;
+    // An error answer saves nothing, as a handler that throws saves nothing with the interceptor.
+    if (res.statusCode >= 400) {
+      abandonCommit(session);
+      return false;
+    }
+    const calls = [call];
+    saving.set(res, calls);
+    const response = responseWriter(res);
+    commitSession(session, response).then(
+      () => release(res, calls),
+      (error: unknown) => fail(res, toHttpError(error, response)),
+    );
+    return true;
+  }
+
+  function release(res: ExpressResponseLike, calls: readonly HeldCall[]): void {
+    saving.delete(res);
+    let owesDrain = false;
+    for (const { end: isEnd, args } of calls) {
+      if (isEnd) end.apply(res, args);
+      else {
+        write.apply(res, args);
+        owesDrain = true;
+      }
+    }
+    // Every held write told its caller to wait; if the socket has room, nothing else will say "go on".
+    if (owesDrain && !res.writableNeedDrain) res.emit('drain');
+  }
+
+  function fail(res: ExpressResponseLike, error: unknown): void {
+    saving.delete(res);
+    // Nothing was written yet: the error goes to Express's next error handler, which in a Nest app is
+    // Nest's own (the app's global exception filters), and answers in place of the held response.
+    if (!res.headersSent && typeof res.req.next === 'function') return res.req.next(error);
+    // The handler sent its headers itself (writeHead, flushHeaders): too late to answer with the
+    // error, and a success must not go out for a save that failed.
+    logger.error(`A session save failed after the response's headers were sent; the connection was closed: ${String(error)}`);
+    res.destroy();
+  }
+}
