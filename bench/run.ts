@@ -76,6 +76,16 @@ function variants(): Variant[] {
       });
     }
   }
+  list.push({
+    id: 'express-ours-session-id-cache-on-send',
+    label: "ours session-id + near-cache, commit: 'on-send'",
+    adapter: 'express',
+    stack: 'ours',
+    strategy: 'session-id',
+    cache: true,
+    commit: 'on-send',
+    topology: 'standalone',
+  });
   // What batching the commands of one event-loop turn into one socket write (on by default) buys:
   // measured in runs D-K, now only on request (BENCH_ONLY), to leave the budget to commit: 'on-send'.
   list.push({

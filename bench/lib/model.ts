@@ -14,7 +14,7 @@ export interface Variant {
   cache?: boolean;
   /** The library's batchWrites option turned off (one socket write per command): a comparison row. */
   batchWrites?: false;
-  /** The library's `commit: 'on-send'` (Fastify's onSend hook instead of the global interceptor). */
+  /** The library's `commit: 'on-send'` (saved as the response is written, instead of by the global interceptor). */
   commit?: 'on-send';
   /** Run only when BENCH_ONLY names it: a comparison row that the whole run has no time for. */
   onRequest?: true;
