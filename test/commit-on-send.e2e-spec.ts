@@ -15,6 +15,7 @@ import {
   HttpException,
   Module,
   Post,
+  Res,
   StreamableFile,
   type ArgumentsHost,
   type ExceptionFilter,
@@ -49,6 +50,15 @@ class NoteController {
   streamed(@Session() session: UserSession<Data>) {
     session.set('note', 'streamed');
     return new StreamableFile(Readable.from(['one ', 'two ', 'three']));
+  }
+
+  /** Express: sends its headers by hand, then ends; its save fails (its session is gone by then). */
+  @Post('note/headers-first')
+  async headersFirst(@Session() session: UserSession<Data>, @Res() res: { writeHead(status: number): void; end(body: string): void }) {
+    await this.sessions.destroyAllForUser(session.userId!);
+    session.set('note', 'too late');
+    res.writeHead(200);
+    res.end('saved, says the handler');
   }
 
   @Get('note')
@@ -183,6 +193,16 @@ describe.each<Adapter>(['fastify', 'express'])("commit: 'on-send' on %s", (adapt
     expect(sid).toBeDefined();
     const next = await request(app.getHttpServer()).get('/note').set('cookie', `sid=${sid!.value}`);
     expect(next.body).toEqual({ note: 'streamed' });
+  });
+});
+
+describe("commit: 'on-send' on Express, a handler that sent its headers itself", () => {
+  const booted = bootedFor('on-send', 'express');
+
+  it('closes the connection when the save fails, rather than answer a success', async () => {
+    const cookie = await signIn(booted());
+    const answer = request(booted().getHttpServer()).post('/note/headers-first').set('cookie', cookie);
+    await expect(answer).rejects.toThrow(/socket hang up|ECONNRESET/);
   });
 });
 
