@@ -33,7 +33,7 @@ const logger = new Logger('Session');
  * changes is held back until the save is done, so a new or rotated cookie still goes out with it
  * and the answer never claims a save that failed. Installed once on the app's own response
  * prototype (Express's `res.send` and `res.json` end there), so a request costs nothing extra:
- * no wrapper per response, and a read-only request passes after two map lookups.
+ * no wrapper per response, and a read-only request passes after two map lookups, allocating nothing.
  */
 export function installExpressSendCommit(app: ExpressAppLike): void {
   const proto = app.response;
@@ -43,22 +43,20 @@ export function installExpressSendCommit(app: ExpressAppLike): void {
   const saving = new WeakMap<ExpressResponseLike, HeldCall[]>();
 
   proto.write = function (this: ExpressResponseLike, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (!mustWait(this)) return write.call(this, chunk, encoding, callback);
+    hold(this, { end: false, args: [chunk, encoding, callback] });
     // false, as for a full buffer: a piped stream pauses until 'drain', emitted once the save is done.
-    if (held(this, { end: false, args: [chunk, encoding, callback] })) return false;
-    return write.call(this, chunk, encoding, callback);
+    return false;
   };
   proto.end = function (this: ExpressResponseLike, chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
-    if (held(this, { end: true, args: [chunk, encoding, callback] })) return this;
-    return end.call(this, chunk, encoding, callback);
+    if (!mustWait(this)) return end.call(this, chunk, encoding, callback);
+    hold(this, { end: true, args: [chunk, encoding, callback] });
+    return this;
   };
 
-  /** Holds `call` back if its response has a save to wait for (starting it on the first call). */
-  function held(res: ExpressResponseLike, call: HeldCall): boolean {
-    const pending = saving.get(res);
-    if (pending) {
-      pending.push(call);
-      return true;
-    }
+  /** Whether `res` has a save to wait for: one under way, or changes not saved yet. Allocates nothing. */
+  function mustWait(res: ExpressResponseLike): boolean {
+    if (saving.has(res)) return true;
     const session = requestSession(res.req);
     if (!session || commitIfNoop(session)) return false;
     // An error answer saves nothing, as a handler that throws saves nothing with the interceptor.
@@ -66,6 +64,17 @@ export function installExpressSendCommit(app: ExpressAppLike): void {
       abandonCommit(session);
       return false;
     }
+    return true;
+  }
+
+  /** Queues `call` behind the save under way, or starts the save with it. */
+  function hold(res: ExpressResponseLike, call: HeldCall): void {
+    const pending = saving.get(res);
+    if (pending) {
+      pending.push(call);
+      return;
+    }
+    const session = requestSession(res.req)!;
     const calls = [call];
     saving.set(res, calls);
     const response = responseWriter(res);
@@ -73,7 +82,6 @@ export function installExpressSendCommit(app: ExpressAppLike): void {
       () => release(res, calls),
       (error: unknown) => fail(res, toHttpError(error, response)),
     );
-    return true;
   }
 
   function release(res: ExpressResponseLike, calls: readonly HeldCall[]): void {
