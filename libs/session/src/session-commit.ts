@@ -20,9 +20,16 @@ export function commitIfNoop(session: UserSession<object>): boolean {
   return noop;
 }
 
-/** Drops what the request did to its session: an error answer saves nothing. */
-export function abandonCommit(session: UserSession<object>): void {
+/**
+ * `commit: 'on-send'`: whether a response about to be sent must wait for its session's save. Not
+ * for a request that changed nothing, nor for an error answer (status >= 400), whose changes are
+ * dropped, as a handler that throws saves nothing with the interceptor.
+ */
+export function mustSaveBeforeSending(session: UserSession<object> | undefined, statusCode: number): session is UserSession<object> {
+  if (!session || commitIfNoop(session)) return false;
+  if (statusCode < 400) return true;
   sessionState(session).committed = true;
+  return false;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { requestSession } from '../request-session.js';
-import { abandonCommit, commitIfNoop, commitSession } from '../session-commit.js';
+import { commitSession, mustSaveBeforeSending } from '../session-commit.js';
 import { toHttpError } from '../session-http-errors.js';
 import { responseWriter } from './http-message.js';
 
@@ -56,15 +56,7 @@ export function installExpressSendCommit(app: ExpressAppLike): void {
 
   /** Whether `res` has a save to wait for: one under way, or changes not saved yet. Allocates nothing. */
   function mustWait(res: ExpressResponseLike): boolean {
-    if (saving.has(res)) return true;
-    const session = requestSession(res.req);
-    if (!session || commitIfNoop(session)) return false;
-    // An error answer saves nothing, as a handler that throws saves nothing with the interceptor.
-    if (res.statusCode >= 400) {
-      abandonCommit(session);
-      return false;
-    }
-    return true;
+    return saving.has(res) || mustSaveBeforeSending(requestSession(res.req), res.statusCode);
   }
 
   /** Queues `call` behind the save under way, or starts the save with it. */

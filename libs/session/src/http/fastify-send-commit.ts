@@ -1,5 +1,5 @@
 import { requestSession } from '../request-session.js';
-import { abandonCommit, commitIfNoop, commitSession } from '../session-commit.js';
+import { commitSession, mustSaveBeforeSending } from '../session-commit.js';
 import { toHttpError } from '../session-http-errors.js';
 import { responseWriter } from './http-message.js';
 
@@ -24,12 +24,7 @@ export function installFastifySendCommit(fastify: FastifyLike): void {
 
 function commitOnSend(request: object, reply: FastifyReplyLike, payload: unknown, done: OnSendDone): void {
   const session = requestSession(request);
-  if (!session || commitIfNoop(session)) return done(null, payload);
-  // An error answer saves nothing, as a handler that throws saves nothing with the interceptor.
-  if (reply.statusCode >= 400) {
-    abandonCommit(session);
-    return done(null, payload);
-  }
+  if (!mustSaveBeforeSending(session, reply.statusCode)) return done(null, payload);
   const response = responseWriter(reply);
   // A failure goes to done(error): Nest's Fastify error handler, i.e. the app's global exception filters.
   commitSession(session, response).then(
