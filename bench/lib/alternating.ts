@@ -1,16 +1,18 @@
 /**
  * Several variants of one app, all up at once, driven in turns: round 1 in list order, round 2
  * reversed, and so on, so a disturbed stretch of this shared machine spoils one run of a few
- * variants rather than every run of one. For the small benchmarks that compare Nest set-ups
- * without sessions (no Redis, GET /me only).
+ * variants rather than every run of one. For the small benchmarks that compare a few Nest set-ups
+ * on GET /me only (bench:floor, bench:paired).
  */
 import { startApp, type AppProcess } from './app-process.js';
 import { sampleHostCpu, stealPercent } from './host-cpu.js';
-import { runLoad } from './load.js';
+import { runLoad, type Credential } from './load.js';
 
 export interface AppVariant {
   readonly name: string;
   readonly env: Record<string, string>;
+  /** Signs the sessions its requests present in (default: none, for apps without sessions). */
+  readonly signIn?: (url: string) => Promise<Credential[]>;
 }
 
 export interface VariantRuns {
@@ -24,6 +26,8 @@ export interface VariantRuns {
 export interface AlternatingPlan {
   readonly rounds: number;
   readonly warmupSeconds: number;
+  /** A longer warm-up before an app's first run (default: warmupSeconds), for the JIT. */
+  readonly firstWarmupSeconds?: number;
   readonly seconds: number;
   readonly connections: number;
 }
@@ -34,11 +38,16 @@ export const turnOrder = <T>(items: readonly T[], round: number): readonly T[] =
 export async function runAlternating(variants: readonly AppVariant[], plan: AlternatingPlan): Promise<VariantRuns[]> {
   const started: Array<{ runs: VariantRuns; app: AppProcess }> = [];
   try {
-    for (const variant of variants) started.push({ runs: { variant, rps: [], cpuUs: [], steal: [] }, app: await startApp(variant.env) });
+    const credentials = new Map<AppVariant, Credential[]>();
+    for (const variant of variants) {
+      const app = await startApp(variant.env);
+      started.push({ runs: { variant, rps: [], cpuUs: [], steal: [] }, app });
+      credentials.set(variant, variant.signIn ? await variant.signIn(app.url) : [{}]);
+    }
     for (let round = 0; round < plan.rounds; round++) {
       for (const { runs, app } of turnOrder(started, round)) {
-        const options = { url: app.url, connections: plan.connections, credentials: [{}], path: 'read' as const };
-        await runLoad({ ...options, seconds: plan.warmupSeconds });
+        const options = { url: app.url, connections: plan.connections, credentials: credentials.get(runs.variant) ?? [{}], path: 'read' as const };
+        await runLoad({ ...options, seconds: round === 0 ? (plan.firstWarmupSeconds ?? plan.warmupSeconds) : plan.warmupSeconds });
         const before = app.cpuSeconds();
         const host = sampleHostCpu();
         const result = await runLoad({ ...options, seconds: plan.seconds });
