@@ -36,17 +36,17 @@ export interface AlternatingPlan {
 export const turnOrder = <T>(items: readonly T[], round: number): readonly T[] => (round % 2 === 0 ? items : [...items].reverse());
 
 export async function runAlternating(variants: readonly AppVariant[], plan: AlternatingPlan): Promise<VariantRuns[]> {
-  const started: Array<{ runs: VariantRuns; app: AppProcess }> = [];
+  const started: Array<{ runs: VariantRuns; app: AppProcess; credentials: Credential[] }> = [];
   try {
-    const credentials = new Map<AppVariant, Credential[]>();
     for (const variant of variants) {
-      const app = await startApp(variant.env);
-      started.push({ runs: { variant, rps: [], cpuUs: [], steal: [] }, app });
-      credentials.set(variant, variant.signIn ? await variant.signIn(app.url) : [{}]);
+      const entry = { runs: { variant, rps: [], cpuUs: [], steal: [] }, app: await startApp(variant.env), credentials: [{}] };
+      // Listed before signing in, so that a failed sign-in still stops the app (finally, below).
+      started.push(entry);
+      if (variant.signIn) entry.credentials = await variant.signIn(entry.app.url);
     }
     for (let round = 0; round < plan.rounds; round++) {
-      for (const { runs, app } of turnOrder(started, round)) {
-        const options = { url: app.url, connections: plan.connections, credentials: credentials.get(runs.variant) ?? [{}], path: 'read' as const };
+      for (const { runs, app, credentials } of turnOrder(started, round)) {
+        const options = { url: app.url, connections: plan.connections, credentials, path: 'read' as const };
         await runLoad({ ...options, seconds: round === 0 ? (plan.firstWarmupSeconds ?? plan.warmupSeconds) : plan.warmupSeconds });
         const before = app.cpuSeconds();
         const host = sampleHostCpu();
