@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** A random token of `bytes` bytes from the OS CSPRNG, base64url without padding. */
@@ -7,8 +8,15 @@ export function randomToken(bytes: number): string {
 
 /** SHA-256 of a UTF-8 string, base64url without padding (43 characters). */
 export function sha256Base64Url(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('base64url');
+  return oneShotHash ? oneShotHash('sha256', value, 'base64url') : createHash('sha256').update(value, 'utf8').digest('base64url');
 }
+
+/**
+ * `crypto.hash` (Node >= 20.12): no Hash object per call. A Hash is a stream, and the hashed
+ * strategy hashes once per request; on an Express request the object and its garbage cost more
+ * than the digest itself.
+ */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
 
 /** Constant-time string comparison, so a mismatch position is not observable through timing. */
 export function safeEqual(a: string, b: string): boolean {

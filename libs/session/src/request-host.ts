@@ -36,8 +36,8 @@ const NO_RESPONSE: ResponseWriter = {
 export function requestHost(context: ExecutionContext): RequestHost | null {
   const type = context.getType<string>();
   if (type === 'http') {
-    const http = context.switchToHttp();
-    return { request: http.getRequest(), response: responseWriter(http.getResponse()) };
+    // Not switchToHttp(): Nest's builds three closures and adds them to the context on every call.
+    return { request: context.getArgByIndex(0), response: responseWriter(context.getArgByIndex(1)) };
   }
   if (type !== 'graphql') return null;
   const gql = context.getArgs()[2] as GraphqlContext | undefined;

@@ -1,4 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import * as first from './request-session.js';
 import type { UserSession } from './user-session.js';
 
@@ -23,8 +25,8 @@ describe('the request-session registry', () => {
   });
 
   it.each([
-    ['an Express or Node request (the WeakMap)', () => ({ headers: {} })],
-    ['a Fastify request (the symbol slot)', () => ({ headers: {}, raw: {} })],
+    ['an Express or Node request (the WeakMap)', () => new IncomingMessage(new Socket())],
+    ['a Fastify request, or any other object (the symbol slot)', () => ({ headers: {}, raw: {} })],
   ])('gives both copies the session one of them attached to %s', async (_kind, newRequest) => {
     const second = await secondCopy();
     const request = newRequest();
@@ -34,5 +36,15 @@ describe('the request-session registry', () => {
     // The first attached stays, whichever copy attaches next.
     expect(second.attachRequestSession(request, aSession('later'))).toBe(session);
     expect(first.requestSession(newRequest())).toBeUndefined();
+  });
+
+  it('adds no property to a Node (Express) request, and one symbol slot to any other object', () => {
+    const slot = Symbol.for('nestjs-redis-session:request-session');
+    const node = new IncomingMessage(new Socket());
+    first.attachRequestSession(node, aSession('node'));
+    expect(Object.getOwnPropertySymbols(node)).not.toContain(slot);
+    const other = { headers: {} };
+    first.attachRequestSession(other, aSession('other'));
+    expect(Object.getOwnPropertySymbols(other)).toEqual([slot]);
   });
 });

@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import type { UserSession } from './user-session.js';
 
 type Registry = WeakMap<object, UserSession<object>>;
@@ -13,24 +14,29 @@ const REGISTRY = Symbol.for('nestjs-redis-session:request-sessions');
 const registry: Registry = ((globalThis as { [REGISTRY]?: Registry })[REGISTRY] ??= new WeakMap());
 
 /**
- * Fastify's requests are instances of one class, so a property costs them nothing like Express's
- * 1.3 µs, and is cheaper than a WeakMap entry (whose upkeep the garbage collector pays too).
+ * Fastify's requests (and any other request object that is not Node's) are instances of one
+ * class, so a property costs them nothing like Express's 1.3 µs, and is cheaper than a WeakMap
+ * entry (whose upkeep the garbage collector pays too).
  */
 const SLOT = Symbol.for('nestjs-redis-session:request-session');
 type Slotted = { [SLOT]?: UserSession<object> };
-const isFastifyRequest = (request: object): boolean => typeof (request as { raw?: unknown }).raw === 'object';
+/**
+ * A prototype-chain test rather than a look for Fastify's `raw`: on an Express request, a
+ * property it lacks is searched for through a long chain of dictionary-mode prototypes.
+ */
+const hasSlot = (request: object): boolean => !(request instanceof IncomingMessage);
 
 /** The session the guard attached to `request`, if any. */
 export function requestSession(request: object): UserSession<object> | undefined {
-  return isFastifyRequest(request) ? (request as Slotted)[SLOT] : registry.get(request);
+  return hasSlot(request) ? (request as Slotted)[SLOT] : registry.get(request);
 }
 
 /** Attaches `session` unless one is attached already; returns the one that stays. */
 export function attachRequestSession(request: object, session: UserSession<object>): UserSession<object> {
-  const fastify = isFastifyRequest(request);
-  const attached = fastify ? (request as Slotted)[SLOT] : registry.get(request);
+  const slotted = hasSlot(request);
+  const attached = slotted ? (request as Slotted)[SLOT] : registry.get(request);
   if (attached) return attached;
-  if (fastify) (request as Slotted)[SLOT] = session;
+  if (slotted) (request as Slotted)[SLOT] = session;
   else registry.set(request, session);
   return session;
 }

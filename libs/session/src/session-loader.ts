@@ -5,8 +5,9 @@ import { SESSION_COMMIT_MODE, SESSION_RESOLVED_OPTIONS } from './session.interna
 import type { SessionCommitMode } from './session-commit-mode.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { SessionState, type SessionBackend } from './session-state.js';
-import { SessionStore } from './store/session-store.interface.js';
-import { SessionStrategy } from './strategies/session-strategy.interface.js';
+import { isPromise, type MaybePromise } from './maybe-promise.js';
+import { SessionStore, type StoredSession } from './store/session-store.interface.js';
+import { SessionStrategy, type CredentialCheck } from './strategies/session-strategy.interface.js';
 import { newHandle, UserSession } from './user-session.js';
 
 /** What the request carried: nothing, a credential we refused, or a live session. */
@@ -16,6 +17,7 @@ export type LoadOutcome =
   | { kind: 'loaded'; session: UserSession<object> };
 
 const USER_AGENT_MAX = 256;
+const NO_CREDENTIAL: LoadOutcome = Object.freeze({ kind: 'none' });
 
 /** Turns a request's credential into a live UserSession: one store round trip at most. */
 @Injectable()
@@ -33,20 +35,39 @@ export class SessionLoader implements SessionBackend {
     this.issuer = strategies[0];
   }
 
-  /** Tries the strategies in order; the first that finds a credential decides. Throws only for store failures. */
-  async load(request: SessionRequest): Promise<LoadOutcome> {
-    for (const strategy of this.strategies) {
-      const check = await strategy.extract(request);
-      if (check.kind === 'none') continue;
-      if (check.kind === 'invalid') return { kind: 'rejected', strategy, reason: check.reason };
-      const stored = await this.store.find(check.storeId);
-      // A session is only accepted by the strategy that issued it: a JWT's sid is not a cookie id.
-      if (!stored || stored.strategy !== strategy.name || !strategy.accepts(stored, check)) {
-        return { kind: 'rejected', strategy, reason: 'Invalid or expired session credential' };
+  /**
+   * Tries the strategies in order; the first that finds a credential decides. Fails only for store
+   * failures. Synchronous when the strategy and the store answer at once (a near-cache hit), as
+   * most reads do with the cache on: no promise, no microtask.
+   */
+  load(request: SessionRequest): MaybePromise<LoadOutcome> {
+    return this.loadFrom(request, 0);
+  }
+
+  private loadFrom(request: SessionRequest, first: number): MaybePromise<LoadOutcome> {
+    for (let index = first; index < this.strategies.length; index++) {
+      const strategy = this.strategies[index];
+      const check = strategy.extract(request);
+      if (isPromise(check)) {
+        return check.then((settled) => (settled.kind === 'none' ? this.loadFrom(request, index + 1) : this.withCredential(strategy, settled)));
       }
-      return { kind: 'loaded', session: new UserSession(new SessionState(this, { stored, strategy })) };
+      if (check.kind !== 'none') return this.withCredential(strategy, check);
     }
-    return { kind: 'none' };
+    return NO_CREDENTIAL;
+  }
+
+  private withCredential(strategy: SessionStrategy, check: Exclude<CredentialCheck, { kind: 'none' }>): MaybePromise<LoadOutcome> {
+    if (check.kind === 'invalid') return { kind: 'rejected', strategy, reason: check.reason };
+    const stored = this.store.find(check.storeId);
+    return isPromise(stored) ? stored.then((found) => this.outcome(strategy, check, found)) : this.outcome(strategy, check, stored);
+  }
+
+  private outcome(strategy: SessionStrategy, check: CredentialCheck & { kind: 'valid' }, stored: StoredSession | null): LoadOutcome {
+    // A session is only accepted by the strategy that issued it: a JWT's sid is not a cookie id.
+    if (!stored || stored.strategy !== strategy.name || !strategy.accepts(stored, check)) {
+      return { kind: 'rejected', strategy, reason: 'Invalid or expired session credential' };
+    }
+    return { kind: 'loaded', session: new UserSession(new SessionState(this, { stored, strategy })) };
   }
 
   /** A new session for a visitor; nothing is stored unless the request writes to it. */

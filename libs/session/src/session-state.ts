@@ -35,10 +35,16 @@ export class SessionState {
   lastAccessAt: number;
   userAgent: string | null;
   strategy: SessionStrategy;
-  /** Data key -> JSON text, including this request's changes. */
-  values: Map<string, string>;
-  readonly changes = new Map<string, string>();
-  readonly removals = new Set<string>();
+  /**
+   * Data key -> JSON text, including this request's changes. The loaded record's own map until
+   * the request first changes a key (see editValues): a near-cache entry serves many requests,
+   * and most of them only read.
+   */
+  private data: ReadonlyMap<string, string>;
+  private ownsData: boolean;
+  /** This request's pending changes, made on its first write: a read-only request allocates neither. */
+  private sets: Map<string, string> | null = null;
+  private deletes: Set<string> | null = null;
   rotateTo: PendingIdentity | null = null;
   /** Another user's session that logIn() replaced: destroyed at commit. */
   dropPrevious: string | null = null;
@@ -63,7 +69,8 @@ export class SessionState {
       this.absoluteDeadline = stored.absoluteDeadline;
       this.lastAccessAt = stored.lastAccessAt;
       this.userAgent = stored.userAgent;
-      this.values = new Map(stored.data);
+      this.data = stored.data;
+      this.ownsData = false;
       this.strategy = init.strategy;
     } else {
       const now = Date.now();
@@ -74,7 +81,8 @@ export class SessionState {
       this.absoluteDeadline = now + backend.options.absoluteMs;
       this.lastAccessAt = now;
       this.userAgent = init.userAgent;
-      this.values = new Map();
+      this.data = new Map();
+      this.ownsData = true;
       this.strategy = backend.issuer;
     }
   }
@@ -89,13 +97,57 @@ export class SessionState {
     this.createdAt = now;
     this.absoluteDeadline = now + this.backend.options.absoluteMs;
     this.lastAccessAt = now;
-    this.values = new Map();
-    this.changes.clear();
-    this.removals.clear();
+    this.data = new Map();
+    this.ownsData = true;
+    this.clearDelta();
     this.strategy = this.backend.issuer;
   }
 
+  get values(): ReadonlyMap<string, string> {
+    return this.data;
+  }
+
+  /** The data to change, copied from the loaded record the first time. */
+  editValues(): Map<string, string> {
+    if (!this.ownsData) {
+      this.data = new Map(this.data);
+      this.ownsData = true;
+    }
+    return this.data as Map<string, string>;
+  }
+
+  /** Keys to write at commit. */
+  get changes(): ReadonlyMap<string, string> {
+    return this.sets ?? NO_SETS;
+  }
+
+  /** Keys to delete at commit. */
+  get removals(): ReadonlySet<string> {
+    return this.deletes ?? NO_DELETES;
+  }
+
+  /** Records `key` to be written at commit (and no longer deleted). */
+  pendSet(key: string, json: string): void {
+    (this.sets ??= new Map()).set(key, json);
+    this.deletes?.delete(key);
+  }
+
+  /** Records `key` to be deleted at commit (and no longer written). */
+  pendDelete(key: string): void {
+    this.sets?.delete(key);
+    (this.deletes ??= new Set()).add(key);
+  }
+
+  /** Forgets the pending changes (saved, or replaced by a new session). */
+  clearDelta(): void {
+    this.sets = null;
+    this.deletes = null;
+  }
+
   hasDelta(): boolean {
-    return this.changes.size > 0 || this.removals.size > 0;
+    return (this.sets !== null && this.sets.size > 0) || (this.deletes !== null && this.deletes.size > 0);
   }
 }
+
+const NO_SETS: ReadonlyMap<string, string> = new Map();
+const NO_DELETES: ReadonlySet<string> = new Set();

@@ -9,7 +9,8 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { Reflector } from '@nestjs/core';
 import { crossOriginRefusal } from './http/cross-origin.check.js';
-import type { SessionRequest } from './http/http-message.js';
+import type { ResponseWriter, SessionRequest } from './http/http-message.js';
+import { isPromise, type MaybePromise } from './maybe-promise.js';
 import { ALLOW_ANONYMOUS } from './session.constants.js';
 import type { AllowAnonymousOptions } from './session.decorators.js';
 import { attachRequestSession, requestSession } from './request-session.js';
@@ -34,7 +35,20 @@ export class SessionGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * `true` at once when the session is known without waiting (a near-cache hit), which spares Nest
+   * a promise and its awaits per request; otherwise a promise. Refusals always come as a rejected
+   * promise, never a synchronous throw, as callers of an async guard expect.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    try {
+      return this.activate(context);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private activate(context: ExecutionContext): boolean | Promise<boolean> {
     const handler = context.getHandler();
     const route = this.routeFacts(handler, context.getClass());
     const type = context.getType<string>();
@@ -52,14 +66,24 @@ export class SessionGuard implements CanActivate {
     if (refusal) throw new ForbiddenException(refusal);
     const response = host.response;
 
-    let outcome;
+    let outcome: MaybePromise<LoadOutcome>;
     try {
       // A GraphQL query's root resolvers start together; an HTTP route's guards run one after another.
-      outcome = await (type === 'graphql' ? loadOnce(this.loader, request) : this.loader.load(request));
+      outcome = type === 'graphql' ? loadOnce(this.loader, request) : this.loader.load(request);
     } catch (error) {
       throw toHttpError(error, response);
     }
+    if (!isPromise(outcome)) return this.admit(outcome, request, response, attached, route);
+    return outcome.then(
+      (settled) => this.admit(settled, request, response, attached, route),
+      (error: unknown) => {
+        throw toHttpError(error, response);
+      },
+    );
+  }
 
+  /** Attaches the loaded session, or a guest one where the route allows it; else a 401. */
+  private admit(outcome: LoadOutcome, request: GuardedRequest, response: ResponseWriter, attached: UserSession<object> | undefined, route: RouteFacts): true {
     if (outcome.kind === 'loaded') return attach(request, outcome.session, route);
     // A credential that names no live session is cleared, so the client stops sending it.
     if (outcome.kind === 'rejected' && !attached) outcome.strategy.clear(response);
@@ -112,8 +136,8 @@ function usesNestSessionDecorator(handler: Function, controller: Function): bool
  * One load per request, shared by guards that run at the same time: a GraphQL query's root
  * resolvers start together and must all see the same UserSession.
  */
-const loads = new WeakMap<object, Promise<LoadOutcome>>();
-function loadOnce(loader: SessionLoader, request: GuardedRequest): Promise<LoadOutcome> {
+const loads = new WeakMap<object, MaybePromise<LoadOutcome>>();
+function loadOnce(loader: SessionLoader, request: GuardedRequest): MaybePromise<LoadOutcome> {
   let load = loads.get(request);
   if (!load) {
     load = loader.load(request);

@@ -82,11 +82,8 @@ export class UserSession<T extends object = Record<string, unknown>> {
       // One corrupt field must not break every later request: drop it and log.
       const state = this.state;
       state.backend.logger.warn(`Dropped undecodable session field "${key}"`);
-      state.values.delete(key);
-      if (!state.destroyed && !state.committed) {
-        state.changes.delete(key);
-        state.removals.add(key);
-      }
+      state.editValues().delete(key);
+      if (!state.destroyed && !state.committed) state.pendDelete(key);
       return undefined;
     }
   }
@@ -107,17 +104,15 @@ export class UserSession<T extends object = Record<string, unknown>> {
     if (fieldCost(dataField(key), json) > state.backend.options.maxDataBytes) {
       throw new SessionDataTooLargeError(key, state.backend.options.maxDataBytes);
     }
-    state.values.set(key, json);
-    state.changes.set(key, json);
-    state.removals.delete(key);
+    state.editValues().set(key, json);
+    state.pendSet(key, json);
   }
 
   delete(key: SessionKey<T>): void {
     const state = this.writable();
     checkKey(key);
-    state.values.delete(key);
-    state.changes.delete(key);
-    state.removals.add(key);
+    state.editValues().delete(key);
+    state.pendDelete(key);
   }
 
   /** Adds `by` to an integer value atomically across servers and returns the new value. */
@@ -137,7 +132,7 @@ export class UserSession<T extends object = Record<string, unknown>> {
     if (result === 'not-an-integer') throw notInteger(key);
     if (result === 'too-large') throw new SessionDataTooLargeError(key, state.backend.options.maxDataBytes);
     if (result === 'gone') throw new SessionGoneError();
-    state.values.set(key, String(result));
+    state.editValues().set(key, String(result));
     return result;
   }
 

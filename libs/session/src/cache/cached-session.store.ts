@@ -10,6 +10,7 @@ import type {
   StoredSession,
   WriteRefusal,
 } from '../store/session-store.interface.js';
+import type { MaybePromise } from '../maybe-promise.js';
 import { InvalidationLink } from './invalidation-link.js';
 import { NearCache, type SessionCacheStats } from './near-cache.js';
 
@@ -52,11 +53,16 @@ export class CachedSessionStore implements SessionStore {
     });
   }
 
-  async find(storeId: string): Promise<StoredSession | null> {
+  find(storeId: string): MaybePromise<StoredSession | null> {
     const key = this.key(storeId);
     const now = Date.now();
     const hit = this.cache.lookup(key, now);
+    // As is, not wrapped in a promise: a cached read then creates none.
     if (hit && this.servable(hit, now)) return hit;
+    return this.load(storeId, key);
+  }
+
+  private async load(storeId: string, key: string): Promise<StoredSession | null> {
     if (!this.cache.isUp) return this.inner.find(storeId);
     const ticket = this.cache.begin(key);
     let session: StoredSession | null = null;

@@ -69,8 +69,7 @@ export function interceptGraphqlResolver(
 function reopen(session: UserSession<object>): void {
   const state = sessionState(session);
   if (!state.committed || state.destroyed) return;
-  state.changes.clear();
-  state.removals.clear();
+  state.clearDelta();
   state.rotateTo = null;
   state.dropPrevious = null;
   state.droppedUserId = null;

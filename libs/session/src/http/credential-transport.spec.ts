@@ -138,6 +138,15 @@ describe('HeaderTransport bearer parsing', () => {
     expect(bearer.read(request({ authorization: [`Bearer ${TOKEN}`] }))).toEqual({ kind: 'present', value: TOKEN });
   });
 
+  it("counts repeats in Node's raw header lines, where `headers` keeps only the first", () => {
+    // What Node gives a handler for two Authorization lines (on Fastify, under `raw`).
+    const rawHeaders = ['Host', 'x', 'Authorization', `Bearer ${TOKEN}`, 'authorization', 'Bearer other'];
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    expect(bearer.read({ headers, rawHeaders })).toEqual({ kind: 'unusable' });
+    expect(bearer.read({ headers, raw: { rawHeaders } })).toEqual({ kind: 'unusable' });
+    expect(bearer.read({ headers, rawHeaders: rawHeaders.slice(0, 4) })).toEqual({ kind: 'present', value: TOKEN });
+  });
+
   it('finds nothing without the header', () => {
     expect(bearer.read(request({ cookie: `__Host-sid=${TOKEN}` }))).toEqual({ kind: 'none' });
   });

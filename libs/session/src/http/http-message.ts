@@ -2,12 +2,12 @@
 export interface SessionRequest {
   readonly headers: Record<string, string | string[] | undefined>;
   /**
-   * Node's per-header lists (Node >= 18.3). `headers` keeps only the first of a repeated
-   * Authorization (Node drops the others), so repeats are detected here.
+   * Node's header lines as received (name, value, name, value...). `headers` keeps only the first
+   * of a repeated Authorization (Node drops the others), so repeats are counted here.
    */
-  readonly headersDistinct?: Record<string, string[] | undefined>;
+  readonly rawHeaders?: readonly string[];
   /** Fastify: the Node request. */
-  readonly raw?: { readonly headersDistinct?: Record<string, string[] | undefined> };
+  readonly raw?: { readonly rawHeaders?: readonly string[] };
 }
 
 /** Writes response headers on Express, Fastify or a plain Node response. */
@@ -50,10 +50,26 @@ class PlatformResponseWriter implements ResponseWriter {
 export function singleHeader(request: SessionRequest, name: string): string | null | 'ambiguous' {
   // (Repeated Cookie lines are joined by Node and may legally carry different cookies: the cookie
   // transport checks its own name for repeats instead.)
-  const distinct = name === 'cookie' ? undefined : (request.headersDistinct ?? request.raw?.headersDistinct)?.[name];
-  if (distinct && distinct.length > 1) return 'ambiguous';
+  if (name !== 'cookie' && rawLineCount(request, name) > 1) return 'ambiguous';
   const value = request.headers[name];
   if (value === undefined) return null;
   if (Array.isArray(value)) return value.length === 1 ? value[0] : 'ambiguous';
   return value;
+}
+
+/**
+ * How many header lines named `name` (lower case) the request arrived with; 0 for a request
+ * object without Node's raw lines. A scan of `rawHeaders`, not Node's `headersDistinct`: that
+ * getter builds a new object of arrays on every request, about 10 µs on an Express request.
+ */
+function rawLineCount(request: SessionRequest, name: string): number {
+  // An Express request owns rawHeaders; looking up `raw` first would search its long prototype chain.
+  const lines = request.rawHeaders ?? request.raw?.rawHeaders;
+  let count = 0;
+  if (!lines) return count;
+  for (let i = 0; i < lines.length; i += 2) {
+    const line = lines[i];
+    if (line.length === name.length && line.toLowerCase() === name) count++;
+  }
+  return count;
 }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { isPromise } from '../maybe-promise.js';
 import { SessionStoreUnavailableError } from '../session.errors.js';
 import type { SessionStore } from '../store/session-store.interface.js';
 import { wrapStoreMethods, type StoreMethod } from '../store/wrapped-store.js';
@@ -23,17 +24,25 @@ export function instrumentStore<S extends SessionStore>(store: S, metrics: Sessi
 }
 
 function timed(target: object, method: StoreMethod, operation: string, metrics: SessionMetrics): StoreMethod {
-  return async (...args: unknown[]) => {
+  return (...args: unknown[]) => {
     const start = performance.now();
-    try {
-      const result: unknown = await method.apply(target, args);
+    const succeeded = (result: unknown): unknown => {
       metrics.storeCall(operation, (performance.now() - start) / 1000, null);
       if (operation === 'find') metrics.load(result !== null);
       return result;
-    } catch (error) {
+    };
+    const failed = (error: unknown): never => {
       metrics.storeCall(operation, (performance.now() - start) / 1000, failureType(error));
       throw error;
+    };
+    let result: unknown;
+    try {
+      result = method.apply(target, args);
+    } catch (error) {
+      return failed(error);
     }
+    // A near-cache hit stays synchronous, so timing it adds no promise to the read.
+    return isPromise(result) ? result.then(succeeded, failed) : succeeded(result);
   };
 }
 

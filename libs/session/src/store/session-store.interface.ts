@@ -1,5 +1,6 @@
 import type { SessionDurabilityError } from '../session.errors.js';
 import type { ExpiryTrackingSettings } from './session-expiry.interface.js';
+import type { MaybePromise } from '../maybe-promise.js';
 
 /**
  * What a store keeps for one session. `data` holds the JSON text of each data key as stored, so a
@@ -81,9 +82,9 @@ export type WriteRefusal = 'gone' | 'too-large' | 'not-an-integer';
 export interface SessionStore {
   /**
    * Loads a live session and slides its idle expiry, writing at most once per `touchAfter`.
-   * One round trip on Redis.
+   * One round trip on Redis. May answer synchronously (a near-cache hit): every request runs it.
    */
-  find(storeId: string): Promise<StoredSession | null>;
+  find(storeId: string): MaybePromise<StoredSession | null>;
   /**
    * Creates a session (and links it to its user). Returns the handles of sessions evicted by
    * `maxSessionsPerUser`, and with `durability.writes` the error to report when the replicas did

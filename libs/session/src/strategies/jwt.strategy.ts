@@ -10,6 +10,7 @@ import { CREDENTIAL_BYTES, SHAPES, USER_ID } from './credential-shape.js';
 import { INVALID_CREDENTIAL } from './opaque-token.strategy.js';
 import type { CredentialCheck, MintedCredential, SessionStrategy } from './session-strategy.interface.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
+import type { MaybePromise } from '../maybe-promise.js';
 
 const INVALID: CredentialCheck = { kind: 'invalid', reason: INVALID_CREDENTIAL };
 /** JOSE header parameters that name a key or a critical extension (RFC 8725 section 3.10). */
@@ -47,10 +48,12 @@ export class JwtSessionStrategy implements SessionStrategy {
         : new HeaderTransport('authorization');
   }
 
-  async extract(request: SessionRequest): Promise<CredentialCheck> {
+  extract(request: SessionRequest): MaybePromise<CredentialCheck> {
     const raw = this.transport.read(request);
     if (raw.kind === 'none') return raw;
-    return raw.kind === 'present' ? this.verify(raw.value) : INVALID;
+    if (raw.kind !== 'present') return INVALID;
+    // A token that verified before answers at once: no promise on a client's every later request.
+    return this.verified.get(raw.value) ?? this.verify(raw.value);
   }
 
   async verify(token: string): Promise<CredentialCheck> {

@@ -25,10 +25,9 @@ export abstract class OpaqueTokenStrategy implements SessionStrategy {
   protected abstract toStoreId(token: string): string;
   protected abstract newToken(): string;
 
-  async extract(request: SessionRequest): Promise<CredentialCheck> {
+  extract(request: SessionRequest): CredentialCheck {
     const raw = this.transport.read(request);
     if (raw.kind === 'none') return raw;
-    // checkShape, not verify: one promise per request fewer on the read path.
     return raw.kind === 'present' ? this.checkShape(raw.value) : { kind: 'invalid', reason: INVALID_CREDENTIAL };
   }
 

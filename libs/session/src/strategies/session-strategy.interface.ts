@@ -1,4 +1,5 @@
 import type { ResponseWriter, SessionRequest } from '../http/http-message.js';
+import type { MaybePromise } from '../maybe-promise.js';
 import type { StoredSession } from '../store/session-store.interface.js';
 
 /** What a strategy made of a request: no credential, a rejected one, or the store id it names. */
@@ -22,8 +23,11 @@ export interface SessionStrategy {
   readonly name: string;
   /** False when a credential needs a user (a JWT's `sub`): guest sessions are then impossible. */
   readonly supportsGuests: boolean;
-  /** Reads and checks the request's credential. Never throws for client input and never calls the store. */
-  extract(request: SessionRequest): Promise<CredentialCheck>;
+  /**
+   * Reads and checks the request's credential. Never throws for client input and never calls the
+   * store. May answer synchronously (every request runs it: a promise costs the read path).
+   */
+  extract(request: SessionRequest): MaybePromise<CredentialCheck>;
   /** Checks a raw credential string (as `SessionService.get` receives it). */
   verify(credential: string): Promise<CredentialCheck>;
   /** Creates a new credential. `expiresAt` is the session's absolute deadline (epoch ms). */
