@@ -43,6 +43,7 @@ export { SessionIdStrategy } from './strategies/session-id.strategy.js';
 export { HashedTokenStrategy } from './strategies/hashed.strategy.js';
 export { JwtSessionStrategy } from './strategies/jwt.strategy.js';
 export type { SessionRequest, ResponseWriter } from './http/http-message.js';
+export type { MaybePromise } from './maybe-promise.js';
 export { RECOMMENDED_REDIS_OPTIONS } from './redis/redis-client.factory.js';
 export {
   SessionError,
