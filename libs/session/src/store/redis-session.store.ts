@@ -354,30 +354,35 @@ export class RedisSessionStore implements SessionStore {
   }
 
   private decode(storeId: string, flat: string[]): StoredSession | null {
-    const meta = new Map<string, string>();
+    // One pass into locals, no map of the metadata: this runs on every read that reaches Redis.
     const data = new Map<string, string>();
+    let version: string | undefined, handle: string | undefined, strategy: string | undefined, userId: string | undefined, userAgent: string | undefined;
+    let created: number | undefined, lastAccess: number | undefined, deadline: number | undefined;
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const [field, value] = [flat[i], flat[i + 1]];
+      const field = flat[i];
+      const value = flat[i + 1];
       if (field.startsWith(DATA_PREFIX)) data.set(field.slice(DATA_PREFIX.length), value);
-      else meta.set(field, value);
+      else if (field === META.version) version = value;
+      else if (field === META.created) created = Number(value);
+      else if (field === META.lastAccess) lastAccess = Number(value);
+      else if (field === META.deadline) deadline = Number(value);
+      else if (field === META.handle) handle = value;
+      else if (field === META.strategy) strategy = value;
+      else if (field === META.userId) userId = value;
+      else if (field === META.userAgent) userAgent = value;
     }
-    const createdAt = Number(meta.get(META.created));
-    const lastAccessAt = Number(meta.get(META.lastAccess));
-    const absoluteDeadline = Number(meta.get(META.deadline));
-    const handle = meta.get(META.handle);
-    const strategy = meta.get(META.strategy);
-    if (meta.get(META.version) !== FORMAT_VERSION || !handle || !strategy || ![createdAt, lastAccessAt, absoluteDeadline].every(Number.isFinite)) {
+    if (version !== FORMAT_VERSION || !handle || !strategy || !isTime(created) || !isTime(lastAccess) || !isTime(deadline)) {
       this.logger.warn(`Session ${sessionKey(this.settings.keyPrefix, '…')} has unreadable metadata; treated as absent`);
       return null;
     }
     return {
       storeId,
       handle,
-      userId: meta.get(META.userId) ?? null,
-      createdAt,
-      lastAccessAt,
-      absoluteDeadline,
-      userAgent: meta.get(META.userAgent) ?? null,
+      userId: userId ?? null,
+      createdAt: created,
+      lastAccessAt: lastAccess,
+      absoluteDeadline: deadline,
+      userAgent: userAgent ?? null,
       strategy,
       data,
     };
@@ -452,4 +457,8 @@ function parseJsonReply(reply: unknown): unknown {
 function expectStrings(reply: unknown, script: string): string[] {
   if (Array.isArray(reply) && reply.every((v) => typeof v === 'string')) return reply;
   throw new SessionStoreUnavailableError(`unexpected reply from ${script}: ${JSON.stringify(reply)}`);
+}
+
+function isTime(value: number | undefined): value is number {
+  return value !== undefined && Number.isFinite(value);
 }
