@@ -197,24 +197,26 @@ async function main(): Promise<void> {
       await oursVariant('jwt, near-cache hit', server.url, true, 'jwt'),
     );
     const kinds = [plainRequests, expressRequests()];
-    const turns = variants.flatMap((variant) => kinds.map((kind) => ({ variant, kind, name: `${kind.name}: ${variant.name}` })));
+    // One turn per variant and kind of request, each keeping its rounds' costs.
+    const turns = variants.map((variant) =>
+      kinds.map((kind) => ({ variant, kind, name: `${kind.name}: ${variant.name}`, costs: [] as RoundCost[] })),
+    );
+    const everyTurn = turns.flat();
     // Warm-up: the JIT settles before anything counts.
-    for (const turn of turns) await measure(turn.variant, turn.kind);
-    const rounds = new Map<string, RoundCost[]>(turns.map((turn) => [turn.name, []]));
+    for (const turn of everyTurn) await measure(turn.variant, turn.kind);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const turn of turnOrder(turns, round)) {
+      for (const turn of turnOrder(everyTurn, round)) {
         const cost = await measure(turn.variant, turn.kind);
-        rounds.get(turn.name)!.push(cost);
+        turn.costs.push(cost);
         process.stdout.write(`round ${round + 1}: ${turn.name}: ${cost.cpuUs.toFixed(2)} µs CPU, ${cost.bytes.toFixed(0)} B allocated per read\n`);
       }
     }
-    const best = (variant: Variant, kind: RequestKind, figure: keyof RoundCost) =>
-      Math.min(...rounds.get(`${kind.name}: ${variant.name}`)!.map((cost) => cost[figure]));
-    const cells = (variant: Variant) =>
-      kinds.map((kind) => {
-        const cpuUs = best(variant, kind, 'cpuUs');
-        const above = cpuUs - best(variants[0], kind, 'cpuUs');
-        return `${cpuUs.toFixed(2)} | ${above.toFixed(2)} | ${best(variant, kind, 'bytes').toFixed(0)}`;
+    const best = (costs: readonly RoundCost[], figure: keyof RoundCost) => Math.min(...costs.map((cost) => cost[figure]));
+    const cells = (row: number) =>
+      turns[row].map((turn, k) => {
+        const cpuUs = best(turn.costs, 'cpuUs');
+        const above = cpuUs - best(turns[0][k].costs, 'cpuUs');
+        return `${cpuUs.toFixed(2)} | ${above.toFixed(2)} | ${best(turn.costs, 'bytes').toFixed(0)}`;
       });
     const lines = [
       `${READS.toLocaleString('en-US')} reads per round in batches of ${IN_FLIGHT}, ${ROUNDS} alternating rounds after a warm-up; Node ${process.version}`,
@@ -222,10 +224,10 @@ async function main(): Promise<void> {
       '',
       `| read | ${kinds.map((kind) => `${kind.name}: CPU µs | above | bytes`).join(' | ')} |`,
       `|---|${kinds.map(() => '--:|--:|--:').join('|')}|`,
-      ...variants.map((variant) => `| ${variant.name} | ${cells(variant).join(' | ')} |`),
+      ...variants.map((variant, row) => `| ${variant.name} | ${cells(row).join(' | ')} |`),
       '',
       'Each round (CPU µs / bytes):',
-      ...turns.map((turn) => `- ${turn.name}: ${rounds.get(turn.name)!.map((c) => `${c.cpuUs.toFixed(2)}/${c.bytes.toFixed(0)}`).join(', ')}`),
+      ...everyTurn.map((turn) => `- ${turn.name}: ${turn.costs.map((c) => `${c.cpuUs.toFixed(2)}/${c.bytes.toFixed(0)}`).join(', ')}`),
     ];
     process.stdout.write(`\n${lines.join('\n')}\n`);
   } finally {

@@ -20,6 +20,13 @@ class ReadController {
 
 const JWT_SECRET = 'sync-read-spec-secret-0123456789abcdefghijklmnopq';
 
+/** The context Nest gives a guard for GET /me carrying `request`. */
+function contextFor(request: object): ExecutionContextHost {
+  const context = new ExecutionContextHost([request, {}, () => undefined], ReadController, ReadController.prototype.me);
+  context.setType('http');
+  return context;
+}
+
 let server: RedisServerHandle;
 beforeAll(async () => {
   server = await startRedisServer();
@@ -56,9 +63,7 @@ describe.each<SessionStrategyName>(['session-id', 'hashed', 'jwt'])('a cached re
   /** One guard call for a new request; `answer` is what canActivate returned, before any await. */
   async function read(requestHeaders: Record<string, string>) {
     const request = { headers: requestHeaders, method: 'GET', url: '/me' };
-    const context = new ExecutionContextHost([request, {}, () => undefined], ReadController, ReadController.prototype.me);
-    context.setType('http');
-    const answer = guard.canActivate(context);
+    const answer = guard.canActivate(contextFor(request));
     const settled = await answer;
     return { answer, settled, session: requestSession(request) as UserSession<{ theme: string; cart: number }> | undefined };
   }
@@ -71,9 +76,7 @@ describe.each<SessionStrategyName>(['session-id', 'hashed', 'jwt'])('a cached re
   });
 
   it('still refuses through a rejected promise, not a synchronous throw', async () => {
-    const request = { headers: {}, method: 'GET', url: '/me' };
-    const context = new ExecutionContextHost([request, {}, () => undefined], ReadController, ReadController.prototype.me);
-    context.setType('http');
+    const context = contextFor({ headers: {}, method: 'GET', url: '/me' });
     let answer: ReturnType<SessionGuard['canActivate']> | undefined;
     expect(() => (answer = guard.canActivate(context))).not.toThrow();
     await expect(answer).rejects.toMatchObject({ status: 401 });

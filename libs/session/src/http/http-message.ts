@@ -65,8 +65,8 @@ export function singleHeader(request: SessionRequest, name: string): string | nu
 function rawLineCount(request: SessionRequest, name: string): number {
   // An Express request owns rawHeaders; looking up `raw` first would search its long prototype chain.
   const lines = request.rawHeaders ?? request.raw?.rawHeaders;
+  if (!lines) return 0;
   let count = 0;
-  if (!lines) return count;
   for (let i = 0; i < lines.length; i += 2) {
     const line = lines[i];
     if (line.length === name.length && line.toLowerCase() === name) count++;

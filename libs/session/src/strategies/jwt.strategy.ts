@@ -53,12 +53,15 @@ export class JwtSessionStrategy implements SessionStrategy {
     if (raw.kind === 'none') return raw;
     if (raw.kind !== 'present') return INVALID;
     // A token that verified before answers at once: no promise on a client's every later request.
-    return this.verified.get(raw.value) ?? this.verify(raw.value);
+    return this.verified.get(raw.value) ?? this.verifyUnknown(raw.value);
   }
 
   async verify(token: string): Promise<CredentialCheck> {
-    const known = this.verified.get(token);
-    if (known) return known;
+    return this.verified.get(token) ?? this.verifyUnknown(token);
+  }
+
+  /** The full check of a token not verified before (or whose entry expired). */
+  private async verifyUnknown(token: string): Promise<CredentialCheck> {
     if (!SHAPES.jwt.test(token)) return INVALID;
     const header = this.decodeHeader(token);
     const key = header && this.keyFor(header);
