@@ -192,6 +192,17 @@ describe.each(['session-id', 'hashed'] as const)('cookie defaults of the demo wi
     expect(answer(result).setCookie).toEqual([]);
   });
 
+  it("finds its cookie among a browser's others (spaces, tabs, look-alike names) and refuses a second one among them", async () => {
+    const { client } = await login();
+    const others = '_ga=GA1.1.123.456; cookie_consent=necessary%2Canalytics;theme=dark; __Host-sidx=x; sid=y; a=b=c';
+    const found = await send(demo, { cookie: `${others}; \t__Host-sid =\t${client.credential} ; lang=en` });
+    expect(found.status).toBe(200);
+    const repeated = await world.observe({ redis: 'none' }, () =>
+      send(demo, { cookie: `__Host-sid=${client.credential}; ${others}; __Host-sid=${client.credential}` }),
+    );
+    expect(repeated.result.status).toBe(401);
+  });
+
   it('rotation at login sends exactly one new cookie, with the same attributes, and no clearing of the new one', async () => {
     const guest = demo.client();
     expect((await guest.put('/cart/r-1', { qty: 1 })).status).toBe(200);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ResolvedCookie } from '../options/resolved-options.js';
-import { CompositeTransport, CookieTransport, HeaderTransport } from './credential-transport.js';
+import { parseCookie } from 'cookie';
+import { CompositeTransport, CookieTransport, HeaderTransport, onlyCookie, REPEATED } from './credential-transport.js';
 import type { ResponseWriter, SessionRequest } from './http-message.js';
 
 /** Collects the headers a transport writes, in order. */
@@ -106,6 +107,45 @@ describe('CookieTransport read', () => {
 
   it('returns the raw value without percent-decoding', () => {
     expect(transport.read(request({ cookie: '__Host-sid=abc%7Bdef%7D' }))).toEqual({ kind: 'present', value: 'abc%7Bdef%7D' });
+  });
+});
+
+describe('onlyCookie', () => {
+  /** parseCookie keeps the first of a repeated name, so repeats are counted the way it splits pairs. */
+  const reference = (header: string, name: string): string | null | typeof REPEATED => {
+    const named = header.split(';').filter((pair) => pair.includes('=') && pair.slice(0, pair.indexOf('=')).replace(/^[ \t]+|[ \t]+$/g, '') === name);
+    if (named.length > 1) return REPEATED;
+    return named.length === 0 ? null : (parseCookie(header, { decode: (value) => value })[name] ?? null);
+  };
+
+  it("agrees with the cookie package's parser on 20,000 generated headers", () => {
+    // Deterministic (an LCG). Half are pairs built from names and values near the edge cases,
+    // half a soup of the characters the parsing rules turn on.
+    let seed = 42;
+    const pick = <T>(list: readonly T[]): T => list[Math.floor((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 * list.length)] as T;
+    const names = ['sid', 'sid', ' sid ', '\tsid', '\u00a0sid', 'sidx', 'xsid', 's id', ''];
+    const values = ['', 'v', ' v\t', 'a=b', '%41', '"q"', ';'];
+    const separators = [';', '; ', ';;', ' ;\t'];
+    const soup = ['s', 'i', 'd', 'sid', '=', ';', ' ', '\t', 'x'];
+    const counts = { none: 0, found: 0, repeated: 0 };
+    for (let i = 0; i < 20_000; i++) {
+      const size = pick([0, 1, 2, 3, 4, 6]);
+      const header =
+        i % 2 === 0
+          ? Array.from({ length: size }, () => `${pick(names)}${pick(['=', '=', '=', ''])}${pick(values)}`).join(pick(separators))
+          : Array.from({ length: size * 3 }, () => pick(soup)).join('');
+      const expected = reference(header, 'sid');
+      expect([header, onlyCookie(header, 'sid')]).toEqual([header, expected]);
+      counts[expected === REPEATED ? 'repeated' : expected === null ? 'none' : 'found']++;
+    }
+    // The generator reaches every outcome often.
+    expect(Math.min(counts.none, counts.found, counts.repeated)).toBeGreaterThan(1_000);
+  });
+
+  it('takes the value after the first "=", trimmed of spaces and tabs only', () => {
+    expect(onlyCookie(' a=1 ;\tsid \t=  x=y \t; b', 'sid')).toBe('x=y');
+    expect(onlyCookie('sid=\u00a0x', 'sid')).toBe('\u00a0x');
+    expect(onlyCookie('sidx=1; xsid=2; sid', 'sid')).toBeNull();
   });
 });
 

@@ -1,4 +1,4 @@
-import { parseCookie, stringifySetCookie } from 'cookie';
+import { stringifySetCookie } from 'cookie';
 import type { ResolvedCookie } from '../options/resolved-options.js';
 import { singleHeader, type ResponseWriter, type SessionRequest } from './http-message.js';
 
@@ -22,12 +22,9 @@ export class CookieTransport implements CredentialTransport {
     const header = singleHeader(request, 'cookie');
     if (header === null) return { kind: 'none' };
     if (header === 'ambiguous' || header.length > 16 * 1024) return { kind: 'unusable' };
-    const occurrences = countCookies(header, this.cookie.name);
-    if (occurrences === 0) return { kind: 'none' };
-    if (occurrences > 1) return { kind: 'unusable' };
-    // Decoding is disabled: our credentials are plain base64url, anything percent-encoded is foreign.
-    const value = parseCookie(header, KEEP_ENCODED)[this.cookie.name];
-    return value ? present(value) : { kind: 'unusable' };
+    const value = onlyCookie(header, this.cookie.name);
+    if (value === null) return { kind: 'none' };
+    return value === REPEATED ? { kind: 'unusable' } : present(value);
   }
 
   write(response: ResponseWriter, credential: string, expiresAt: number): void {
@@ -78,22 +75,44 @@ export class HeaderTransport implements CredentialTransport {
   }
 }
 
-const KEEP_ENCODED = { decode: (value: string) => value };
+export const REPEATED = Symbol('repeated');
 
 /**
- * How many cookies in `header` are named `name`. Names are compared trimmed, as parseCookie reads
- * them: "sid =a; sid=b" is two cookies named sid. A scan, not split + filter: it runs per request.
+ * The value of the one cookie named `name` in a Cookie header, null if there is none, REPEATED if
+ * there are several ("sid=a; sid=b": which one the browser meant is unknowable). Parsed as
+ * `cookie`'s parseCookie does (pairs split at ";" then the first "=", names and values trimmed of
+ * spaces and tabs, a pair without "=" skipped), but without building an object of every cookie in
+ * the header on every request: browsers send the app's other cookies (consent, analytics...) too.
+ * The value is kept as sent: our credentials are plain base64url, anything percent-encoded is foreign.
  */
-function countCookies(header: string, name: string): number {
-  let count = 0;
+export function onlyCookie(header: string, name: string): string | null | typeof REPEATED {
+  let value: string | null = null;
   for (let start = 0; start < header.length; ) {
     const semicolon = header.indexOf(';', start);
     const end = semicolon === -1 ? header.length : semicolon;
     const eq = header.indexOf('=', start);
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) count++;
+    if (eq !== -1 && eq < end && isNameAt(header, start, eq, name)) {
+      if (value !== null) return REPEATED;
+      value = trimmedSlice(header, eq + 1, end);
+    }
     start = end + 1;
   }
-  return count;
+  return value;
+}
+
+const isBlank = (code: number): boolean => code === 32 || code === 9;
+
+/** Whether header[from, to), trimmed of spaces and tabs, is `name`; compared in place, no substring. */
+function isNameAt(header: string, from: number, to: number, name: string): boolean {
+  while (from < to && isBlank(header.charCodeAt(from))) from++;
+  while (to > from && isBlank(header.charCodeAt(to - 1))) to--;
+  return to - from === name.length && header.startsWith(name, from);
+}
+
+function trimmedSlice(header: string, from: number, to: number): string {
+  while (from < to && isBlank(header.charCodeAt(from))) from++;
+  while (to > from && isBlank(header.charCodeAt(to - 1))) to--;
+  return header.slice(from, to);
 }
 
 function present(value: string): RawCredential {
