@@ -288,6 +288,48 @@ describe('near-cache and sliding expiry', () => {
   });
 });
 
+describe('near-cache with app-provided clients that have an ioredis keyPrefix', () => {
+  const clientPrefix = 'tenant7:';
+  const clients: Redis[] = [];
+  let c: Instance;
+  let d: Instance;
+
+  beforeAll(async () => {
+    const instance = async () => {
+      const client = await redisClientFor(server, { keyPrefix: clientPrefix });
+      clients.push(client);
+      return startInstance({ ...options(), redis: { client }, keyPrefix: `${prefix}tenant:` });
+    };
+    c = await instance();
+    d = await instance();
+  });
+
+  afterAll(async () => {
+    await c?.app.close();
+    await d?.app.close();
+    for (const client of clients) client.disconnect();
+  });
+
+  it("drops exactly the changed session on the other instance: Redis's keys carry both prefixes", async () => {
+    const cookie = await login(c, 'gina');
+    await me(d, cookie).expect(200);
+    expect((await measured(() => me(d, cookie).expect(200))).commands).toBe(0);
+    const before = d.store.stats();
+    // Written around the app (a plain client, the full key): only Redis's invalidation can tell D.
+    const [key] = await probe.keys(`${clientPrefix}${prefix}tenant:{${cookie.slice('sid='.length)}}`);
+    expect(key).toBeDefined();
+    await probe.hset(key as string, 'probe', '1');
+    await waitFor('the invalidation', () => d.store.stats().invalidations > before.invalidations);
+    // One entry dropped by its store id, not the whole cache emptied for a key it could not place.
+    expect(d.store.stats()).toMatchObject({ flushes: before.flushes, entries: before.entries - 1 });
+    const reload = await measured(() => me(d, cookie).expect(200));
+    expect(scriptCalls(reload.activity)).toBe(1);
+
+    await request(c.http).post('/logout').set('Cookie', cookie).expect(204);
+    await me(d, cookie).expect(401);
+  });
+});
+
 describe('near-cache on Redis Cluster', () => {
   it('is refused at startup with a clear message, for an app-provided Cluster client too', async () => {
     const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });

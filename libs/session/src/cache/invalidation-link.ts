@@ -55,6 +55,9 @@ export class InvalidationLink {
     private readonly listener: InvalidationListener,
   ) {
     this.subscriber = main.duplicate({
+      // An app's client made with lazyConnect would hand that on, and a lazy subscriber would wait
+      // for a first command that never comes (it subscribes once it is ready): the link never came up.
+      lazyConnect: false,
       protocol: 2,
       autoResubscribe: false,
       enableOfflineQueue: false,
