@@ -30,11 +30,12 @@ export interface ResolvedSessionCache {
  *   invalidation (`CLIENT TRACKING`); while that link is down the cache is empty and bypassed.
  * - This process's own writes also drop the entry at once (before and after the call) and void
  *   reads still in flight for that key, so a request never reads around its own write.
+ * - Entries are keyed by store id, not by Redis key: a read then builds no key string to look up
+ *   (and hash) on a hit; the invalidations' keys are turned back into store ids instead.
  */
 export class CachedSessionStore implements SessionStore {
   private readonly cache: NearCache;
   private readonly link: InvalidationLink;
-  private readonly clientPrefix: string;
 
   constructor(
     private readonly inner: SessionStore,
@@ -43,28 +44,34 @@ export class CachedSessionStore implements SessionStore {
     options: ResolvedSessionCache,
   ) {
     this.cache = new NearCache(options.maxEntries, options.ttlMs);
-    // Redis reports the full key, including an ioredis `keyPrefix` if the client has one.
-    this.clientPrefix = redis.options.keyPrefix ?? '';
     // `<prefix>{`: every session key and nothing else (the user index is `<prefix>user:{...}`).
-    const trackedPrefix = this.clientPrefix + sessionKey(settings.keyPrefix, '').slice(0, -1);
+    // Redis reports the full key, including an ioredis `keyPrefix` if the client has one.
+    const trackedPrefix = (redis.options.keyPrefix ?? '') + sessionKey(settings.keyPrefix, '').slice(0, -1);
     this.link = new InvalidationLink(redis, trackedPrefix, {
-      invalidated: (keys) => (keys === null ? this.cache.flush() : keys.forEach((k) => this.cache.invalidate(k, true))),
+      invalidated: (keys) => {
+        if (keys === null) return this.cache.flush();
+        for (const key of keys) {
+          // `<trackedPrefix><storeId>}`; anything else (which tracking by prefix does not send) empties the cache to be safe.
+          const storeId = key.startsWith(trackedPrefix) && key.endsWith('}') ? key.slice(trackedPrefix.length, -1) : null;
+          if (storeId === null) return this.cache.flush();
+          this.cache.invalidate(storeId, true);
+        }
+      },
       linkChanged: (up) => this.cache.setUp(up),
     });
   }
 
   find(storeId: string): MaybePromise<StoredSession | null> {
-    const key = this.key(storeId);
     const now = Date.now();
-    const hit = this.cache.lookup(key, now);
+    const hit = this.cache.lookup(storeId, now);
     // As is, not wrapped in a promise: a cached read then creates none.
     if (hit && this.servable(hit, now)) return hit;
-    return this.load(storeId, key);
+    return this.load(storeId);
   }
 
-  private async load(storeId: string, key: string): Promise<StoredSession | null> {
+  private async load(storeId: string): Promise<StoredSession | null> {
     if (!this.cache.isUp) return this.inner.find(storeId);
-    const ticket = this.cache.begin(key);
+    const ticket = this.cache.begin(storeId);
     let session: StoredSession | null = null;
     try {
       session = await this.inner.find(storeId);
@@ -139,10 +146,6 @@ export class CachedSessionStore implements SessionStore {
     this.cache.flush();
   }
 
-  private key(storeId: string): string {
-    return this.clientPrefix + sessionKey(this.settings.keyPrefix, storeId);
-  }
-
   /** A cached copy is served only while Redis would still hold it and no touch is due. */
   private servable(session: StoredSession, now: number): boolean {
     const { idleMs, touchAfterMs } = this.settings;
@@ -155,14 +158,13 @@ export class CachedSessionStore implements SessionStore {
    * the write follows on the link; these drops only make it immediate for this process.
    */
   private async writing<T>(storeIds: string[], write: () => Promise<T>, after?: (result: T) => void): Promise<T> {
-    const keys = storeIds.map((id) => this.key(id));
-    keys.forEach((k) => this.cache.invalidate(k));
+    storeIds.forEach((id) => this.cache.invalidate(id));
     try {
       const result = await write();
       after?.(result);
       return result;
     } finally {
-      keys.forEach((k) => this.cache.invalidate(k));
+      storeIds.forEach((id) => this.cache.invalidate(id));
     }
   }
 }
