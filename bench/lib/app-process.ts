@@ -14,11 +14,14 @@ export interface AppProcess {
   readonly url: string;
   /** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat. */
   cpuSeconds(): number;
+  /** Sends `signal`; resolves once the app prints `reply` (fails if it exits first), or at its exit if `reply` is null. */
+  signal(signal: NodeJS.Signals, reply: string | null): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startApp(env: Record<string, string>): Promise<AppProcess> {
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+/** `nodeArgs` go before the app's script (bench/profile.ts loads its profiler hook with them). */
+export async function startApp(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<AppProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN], {
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -46,6 +49,26 @@ export async function startApp(env: Record<string, string>): Promise<AppProcess>
     pid,
     url: `http://127.0.0.1:${port}`,
     cpuSeconds: () => processCpuSeconds(pid),
+    signal: (signal, reply) => {
+      const answered =
+        reply === null
+          ? exited
+          : Promise.race([
+              new Promise<void>((resolve) => {
+                const listener = (chunk: Buffer) => {
+                  if (!chunk.toString().includes(reply)) return;
+                  child.stdout?.off('data', listener);
+                  resolve();
+                };
+                child.stdout?.on('data', listener);
+              }),
+              exited.then(() => {
+                throw new Error(`app exited before answering ${signal}:\n${output}`);
+              }),
+            ]);
+      child.kill(signal);
+      return answered;
+    },
     stop: async () => {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench:profile` (about 2 minutes): where a GET /me's CPU goes in each app, from V8's
+ * sampling CPU profiler in the app process under load.
+ *
+ * The HTTP ratios move with this shared host by more than the session layer costs: identical bare
+ * processes a minute apart differ by a quarter. A profile is read within one process: the share
+ * of its CPU spent in this library, in Nest, in the HTTP framework, moves far less with the host's
+ * speed than the whole does. The profiler slows the app (a sample every 100 µs), so the µs per
+ * request below are inflated against an unprofiled run; the shares are the figure to compare.
+ *
+ * Each app (bare, ours with the near-cache under either commit mode, ours without it): started
+ * with the profiler hook, 100 sessions signed in, warmed up for 3 s under load, then profiled for
+ * PROFILE_SECONDS (6) under the same load (autocannon, 32 connections, in this process).
+ *
+ * Environment: PROFILE_ADAPTERS (express,fastify), PROFILE_SECONDS (6).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startApp } from './lib/app-process.js';
+import { CATEGORIES, summarize, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import { runLoad, signIn } from './lib/load.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+
+const env = process.env;
+const ADAPTERS = (env.PROFILE_ADAPTERS ?? 'express,fastify').split(',') as Array<'express' | 'fastify'>;
+const SECONDS = Number(env.PROFILE_SECONDS ?? 6);
+const WARMUP_SECONDS = 3;
+const CONNECTIONS = 32;
+const SESSIONS = 100;
+const HOOK = join(dirname(fileURLToPath(import.meta.url)), 'apps', 'profiler-hook.js');
+
+const ours = (cache: boolean, commit: '' | 'on-send'): Record<string, string> => ({
+  BENCH_STACK: 'ours',
+  BENCH_STRATEGY: 'session-id',
+  BENCH_CACHE: cache ? '1' : '0',
+  BENCH_COMMIT: commit,
+});
+
+const APPS: ReadonlyArray<{ label: string; env: Record<string, string> }> = [
+  { label: 'bare', env: { BENCH_STACK: 'bare' } },
+  { label: "ours + near-cache, commit: 'on-send'", env: ours(true, 'on-send') },
+  { label: 'ours + near-cache (interceptor)', env: ours(true, '') },
+  { label: 'ours, no near-cache (interceptor)', env: ours(false, '') },
+];
+
+interface Profiled {
+  readonly label: string;
+  readonly rps: number;
+  readonly summary: ProfileSummary;
+}
+
+async function profileApp(adapter: string, setup: (typeof APPS)[number], redisUrl: string, dir: string): Promise<Profiled> {
+  const out = join(dir, `${adapter}-${APPS.indexOf(setup)}.cpuprofile`);
+  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, PROFILE_OUT: out }, ['--import', HOOK]);
+  try {
+    const credentials = setup.env.BENCH_STACK === 'ours' ? await signIn(app.url, SESSIONS, false) : [{}];
+    const load = (seconds: number) => runLoad({ url: app.url, connections: CONNECTIONS, seconds, credentials, path: 'read' });
+    await load(WARMUP_SECONDS);
+    await app.signal('SIGWINCH', 'PROFILING');
+    const result = await load(SECONDS);
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${adapter} ${setup.label}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+    await app.signal('SIGWINCH', null);
+    const profile = JSON.parse(readFileSync(out, 'utf8')) as CpuProfile;
+    return { label: setup.label, rps: result.rps, summary: summarize(profile, result.requests) };
+  } finally {
+    await app.stop();
+  }
+}
+
+const cell = (us: number, busy: number) => `${us.toFixed(1)} (${((us / busy) * 100).toFixed(1)} %)`;
+
+function table(adapter: string, apps: readonly Profiled[]): string[] {
+  const [bare] = apps as [Profiled];
+  return [
+    `**${adapter}**: sampled CPU µs per GET /me (share of the app's busy CPU); req/s while profiled: ${apps.map((a) => Math.round(a.rps).toLocaleString('en-US')).join(', ')}`,
+    '',
+    `| where | ${apps.map((a) => a.label).join(' | ')} |`,
+    `|---|${apps.map(() => '--:').join('|')}|`,
+    ...CATEGORIES.map((category) => `| ${category} | ${apps.map((a) => cell(a.summary.byCategory.get(category) ?? 0, a.summary.busyUs)).join(' | ')} |`),
+    `| **all busy CPU** | ${apps.map((a) => a.summary.busyUs.toFixed(1)).join(' | ')} |`,
+    `| above bare, as a share of bare's | ${apps.map((a) => `${(((a.summary.busyUs - bare.summary.busyUs) / bare.summary.busyUs) * 100).toFixed(1)} %`).join(' | ')} |`,
+    '',
+    `This library's most expensive functions in "${apps[1]?.label}" (µs per request):`,
+    ...(apps[1]?.summary.libraryFunctions.slice(0, 12).map(([name, us]) => `- ${us.toFixed(2)} ${name}`) ?? []),
+    '',
+  ];
+}
+
+const server = await startRedisServer();
+const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
+const lines: string[] = [`Node ${process.version}; ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${SECONDS} s profiled per app, a sample every 100 µs`, ''];
+try {
+  let database = 0;
+  for (const adapter of ADAPTERS) {
+    const profiled: Profiled[] = [];
+    for (const app of APPS) {
+      profiled.push(await profileApp(adapter, app, `${server.url}/${database++}`, dir));
+      process.stdout.write(`${adapter} ${app.label}: profiled\n`);
+    }
+    lines.push(...table(adapter, profiled));
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+  await server.stop();
+}
+process.stdout.write(`\n${lines.join('\n')}\n`);
