@@ -8,7 +8,8 @@
  * speed than the whole does. The profiler slows the app (a sample every 100 µs), so the µs per
  * request below are inflated against an unprofiled run; the shares are the figure to compare.
  *
- * Each app (bare, ours with the near-cache under either commit mode, ours without it): started
+ * Each app (bare, ours with the near-cache under either commit mode, ours without it, and
+ * express-session or @fastify/session with connect-redis, as in `npm run bench`): started
  * with the profiler hook, 100 sessions signed in, warmed up for 3 s under load, then profiled for
  * PROFILE_SECONDS (6) under the same load (autocannon, 32 connections, in this process).
  *
@@ -38,11 +39,19 @@ const ours = (cache: boolean, commit: '' | 'on-send'): Record<string, string> =>
   BENCH_COMMIT: commit,
 });
 
-const APPS: ReadonlyArray<{ label: string; env: Record<string, string> }> = [
+interface AppSetup {
+  readonly label: string;
+  readonly env: Record<string, string>;
+}
+
+const appsFor = (adapter: 'express' | 'fastify'): readonly AppSetup[] => [
   { label: 'bare', env: { BENCH_STACK: 'bare' } },
   { label: "ours + near-cache, commit: 'on-send'", env: ours(true, 'on-send') },
   { label: 'ours + near-cache (interceptor)', env: ours(true, '') },
   { label: 'ours, no near-cache (interceptor)', env: ours(false, '') },
+  adapter === 'express'
+    ? { label: 'express-session + connect-redis', env: { BENCH_STACK: 'express-session' } }
+    : { label: '@fastify/session + connect-redis', env: { BENCH_STACK: 'fastify-session' } },
 ];
 
 interface Profiled {
@@ -51,11 +60,11 @@ interface Profiled {
   readonly summary: ProfileSummary;
 }
 
-async function profileApp(adapter: string, setup: (typeof APPS)[number], redisUrl: string, dir: string): Promise<Profiled> {
-  const out = join(dir, `${adapter}-${APPS.indexOf(setup)}.cpuprofile`);
+async function profileApp(adapter: string, setup: AppSetup, redisUrl: string, dir: string): Promise<Profiled> {
+  const out = join(dir, `${adapter}-${setup.env.BENCH_STACK}-${setup.env.BENCH_CACHE ?? ''}${setup.env.BENCH_COMMIT ?? ''}.cpuprofile`);
   const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, PROFILE_OUT: out }, ['--import', HOOK]);
   try {
-    const credentials = setup.env.BENCH_STACK === 'ours' ? await signIn(app.url, SESSIONS, false) : [{}];
+    const credentials = setup.env.BENCH_STACK === 'bare' ? [{}] : await signIn(app.url, SESSIONS, false);
     const load = (seconds: number) => runLoad({ url: app.url, connections: CONNECTIONS, seconds, credentials, path: 'read' });
     await load(WARMUP_SECONDS);
     await app.signal('SIGWINCH', 'PROFILING');
@@ -95,7 +104,7 @@ try {
   let database = 0;
   for (const adapter of ADAPTERS) {
     const profiled: Profiled[] = [];
-    for (const app of APPS) {
+    for (const app of appsFor(adapter)) {
       profiled.push(await profileApp(adapter, app, `${server.url}/${database++}`, dir));
       process.stdout.write(`${adapter} ${app.label}: profiled\n`);
     }

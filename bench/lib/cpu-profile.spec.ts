@@ -10,6 +10,9 @@ describe('categorize', () => {
     expect(categorize(frame('mergeAll', 'file:///w/node_modules/rxjs/dist/cjs/x.js'))).toBe('rxjs (Nest interceptors)');
     expect(categorize(frame('parse', 'file:///w/node_modules/@ioredis/commands/x.js'))).toBe('Redis client (ioredis)');
     expect(categorize(frame('next', 'file:///w/node_modules/router/index.js'))).toBe('HTTP framework and its packages');
+    expect(categorize(frame('get', 'file:///w/node_modules/connect-redis/dist/esm/index.js'))).toBe('express-session or @fastify/session, connect-redis, node-redis');
+    expect(categorize(frame('decode', 'file:///w/node_modules/@redis/client/dist/lib/x.js'))).toBe('express-session or @fastify/session, connect-redis, node-redis');
+    expect(categorize(frame('session', 'file:///w/node_modules/express-session/index.js'))).toBe('express-session or @fastify/session, connect-redis, node-redis');
     expect(categorize(frame('emit', 'node:events'))).toBe('Node.js internals (node:*)');
     expect(categorize(frame('me', 'file:///w/bench/.build/bench/apps/routes.js'))).toBe('the benchmark app');
     expect(categorize(frame('writev', ''))).toBe('V8 and native code (system calls, builtins)');

@@ -20,6 +20,7 @@ export const CATEGORIES = [
   'Nest (@nestjs/*)',
   'rxjs (Nest interceptors)',
   'Redis client (ioredis)',
+  'express-session or @fastify/session, connect-redis, node-redis',
   'HTTP framework and its packages',
   'Node.js internals (node:*)',
   'garbage collector',
@@ -28,6 +29,8 @@ export const CATEGORIES = [
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
+const OTHER_SESSION_STACK =
+  /\/node_modules\/(express-session|@fastify\/session|@fastify\/cookie|connect-redis|redis|@redis\/[^/]+|cookie-signature|uid-safe|random-bytes)\//;
 const REDIS_CLIENT = /\/node_modules\/(ioredis|@ioredis\/[^/]+|redis-parser|redis-errors|cluster-key-slot|denque|standard-as-callback)\//;
 
 export function categorize(frame: CpuProfileNode['callFrame']): Category | 'idle' {
@@ -38,6 +41,7 @@ export function categorize(frame: CpuProfileNode['callFrame']): Category | 'idle
   if (url.includes('/node_modules/@nestjs/')) return 'Nest (@nestjs/*)';
   if (url.includes('/node_modules/rxjs/')) return 'rxjs (Nest interceptors)';
   if (REDIS_CLIENT.test(url)) return 'Redis client (ioredis)';
+  if (OTHER_SESSION_STACK.test(url)) return 'express-session or @fastify/session, connect-redis, node-redis';
   if (url.includes('/node_modules/')) return 'HTTP framework and its packages';
   if (url.startsWith('node:')) return 'Node.js internals (node:*)';
   if (url.includes('/bench/')) return 'the benchmark app';
