@@ -4,20 +4,23 @@ import { categorize, summarize, type CpuProfile } from './cpu-profile.js';
 const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 9 });
 
 describe('categorize', () => {
-  it('sorts frames by what the code belongs to', () => {
-    expect(categorize(frame('find', 'file:///w/bench/.build/libs/session/src/store/x.js'))).toBe('this library');
-    expect(categorize(frame('tryActivate', 'file:///w/node_modules/@nestjs/core/guards/guards-consumer.js'))).toBe('Nest (@nestjs/*)');
-    expect(categorize(frame('mergeAll', 'file:///w/node_modules/rxjs/dist/cjs/x.js'))).toBe('rxjs (Nest interceptors)');
-    expect(categorize(frame('parse', 'file:///w/node_modules/@ioredis/commands/x.js'))).toBe('Redis client (ioredis)');
-    expect(categorize(frame('next', 'file:///w/node_modules/router/index.js'))).toBe('HTTP framework and its packages');
-    expect(categorize(frame('get', 'file:///w/node_modules/connect-redis/dist/esm/index.js'))).toBe('express-session or @fastify/session, connect-redis, node-redis');
-    expect(categorize(frame('decode', 'file:///w/node_modules/@redis/client/dist/lib/x.js'))).toBe('express-session or @fastify/session, connect-redis, node-redis');
-    expect(categorize(frame('session', 'file:///w/node_modules/express-session/index.js'))).toBe('express-session or @fastify/session, connect-redis, node-redis');
-    expect(categorize(frame('emit', 'node:events'))).toBe('Node.js internals (node:*)');
-    expect(categorize(frame('me', 'file:///w/bench/.build/bench/apps/routes.js'))).toBe('the benchmark app');
-    expect(categorize(frame('writev', ''))).toBe('V8 and native code (system calls, builtins)');
-    expect(categorize(frame('(garbage collector)', ''))).toBe('garbage collector');
-    expect(categorize(frame('(idle)', ''))).toBe('idle');
+  const OTHER_STACK = 'express-session or @fastify/session, connect-redis, node-redis';
+  it.each([
+    ['find', 'file:///w/bench/.build/libs/session/src/store/x.js', 'this library'],
+    ['tryActivate', 'file:///w/node_modules/@nestjs/core/guards/guards-consumer.js', 'Nest (@nestjs/*)'],
+    ['mergeAll', 'file:///w/node_modules/rxjs/dist/cjs/x.js', 'rxjs (Nest interceptors)'],
+    ['parse', 'file:///w/node_modules/@ioredis/commands/x.js', 'Redis client (ioredis)'],
+    ['get', 'file:///w/node_modules/connect-redis/dist/esm/index.js', OTHER_STACK],
+    ['decode', 'file:///w/node_modules/@redis/client/dist/lib/x.js', OTHER_STACK],
+    ['session', 'file:///w/node_modules/express-session/index.js', OTHER_STACK],
+    ['next', 'file:///w/node_modules/router/index.js', 'HTTP framework and its packages'],
+    ['emit', 'node:events', 'Node.js internals (node:*)'],
+    ['me', 'file:///w/bench/.build/bench/apps/routes.js', 'the benchmark app'],
+    ['writev', '', 'V8 and native code (system calls, builtins)'],
+    ['(garbage collector)', '', 'garbage collector'],
+    ['(idle)', '', 'idle'],
+  ])('%s in %s: %s', (functionName, url, category) => {
+    expect(categorize(frame(functionName, url))).toBe(category);
   });
 });
 
