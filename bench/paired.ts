@@ -13,6 +13,7 @@
  * Environment: PAIRED_ROUNDS (10), PAIRED_SECONDS (1.5), PAIRED_ADAPTERS (express,fastify).
  */
 import { signIn } from './lib/load.js';
+import { ours } from './lib/read-path-apps.js';
 import { listed, runAlternating, type AppVariant, type VariantRuns } from './lib/alternating.js';
 import { pairedEstimate } from './lib/paired-rounds.js';
 import { startRedisServer } from '../test/support/redis-server.js';
@@ -28,13 +29,6 @@ interface Setup {
   /** The target for this app against bare, as a fraction of bare's req/s. */
   readonly target?: Record<'express' | 'fastify', number | undefined>;
 }
-
-const ours = (cache: boolean, commit: '' | 'on-send'): Record<string, string> => ({
-  BENCH_STACK: 'ours',
-  BENCH_STRATEGY: 'session-id',
-  BENCH_CACHE: cache ? '1' : '0',
-  BENCH_COMMIT: commit,
-});
 
 const SETUPS: readonly Setup[] = [
   { label: 'bare', env: { BENCH_STACK: 'bare' } },

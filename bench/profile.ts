@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { startApp } from './lib/app-process.js';
 import { CATEGORIES, summarize, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { runLoad, signIn } from './lib/load.js';
+import { readPathApps, type AppSetup } from './lib/read-path-apps.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 
 const env = process.env;
@@ -31,28 +32,6 @@ const WARMUP_SECONDS = 3;
 const CONNECTIONS = 32;
 const SESSIONS = 100;
 const HOOK = join(dirname(fileURLToPath(import.meta.url)), 'apps', 'profiler-hook.js');
-
-const ours = (cache: boolean, commit: '' | 'on-send'): Record<string, string> => ({
-  BENCH_STACK: 'ours',
-  BENCH_STRATEGY: 'session-id',
-  BENCH_CACHE: cache ? '1' : '0',
-  BENCH_COMMIT: commit,
-});
-
-interface AppSetup {
-  readonly label: string;
-  readonly env: Record<string, string>;
-}
-
-const appsFor = (adapter: 'express' | 'fastify'): readonly AppSetup[] => [
-  { label: 'bare', env: { BENCH_STACK: 'bare' } },
-  { label: "ours + near-cache, commit: 'on-send'", env: ours(true, 'on-send') },
-  { label: 'ours + near-cache (interceptor)', env: ours(true, '') },
-  { label: 'ours, no near-cache (interceptor)', env: ours(false, '') },
-  adapter === 'express'
-    ? { label: 'express-session + connect-redis', env: { BENCH_STACK: 'express-session' } }
-    : { label: '@fastify/session + connect-redis', env: { BENCH_STACK: 'fastify-session' } },
-];
 
 interface Profiled {
   readonly label: string;
@@ -104,7 +83,7 @@ try {
   let database = 0;
   for (const adapter of ADAPTERS) {
     const profiled: Profiled[] = [];
-    for (const app of appsFor(adapter)) {
+    for (const app of readPathApps(adapter)) {
       profiled.push(await profileApp(adapter, app, `${server.url}/${database++}`, dir));
       process.stdout.write(`${adapter} ${app.label}: profiled\n`);
     }

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'apps', 'main.js');
 const START_TIMEOUT_MS = 20_000;
+/** Under valgrind, Nest boots about 20 times slower. */
+const WRAPPED_START_TIMEOUT_MS = 120_000;
 /** USER_HZ: /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux. */
 const CLOCK_TICKS = 100;
 
@@ -19,9 +21,16 @@ export interface AppProcess {
   stop(): Promise<void>;
 }
 
-/** `nodeArgs` go before the app's script (bench/profile.ts loads its profiler hook with them). */
-export async function startApp(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<AppProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN], {
+/**
+ * `nodeArgs` go before the app's script (bench/profile.ts loads its profiler hook with them);
+ * `wrapper` runs Node under another program (bench/instructions.ts: valgrind). The process's pid
+ * is the wrapper's, which for valgrind is the program's own.
+ */
+export async function startApp(env: Record<string, string>, nodeArgs: readonly string[] = [], wrapper: readonly string[] = []): Promise<AppProcess> {
+  const [command = process.execPath, ...wrapperArgs] = wrapper;
+  const commandArgs = [...wrapperArgs, ...(wrapper.length > 0 ? [process.execPath] : []), ...nodeArgs, MAIN];
+  const startTimeoutMs = wrapper.length > 0 ? WRAPPED_START_TIMEOUT_MS : START_TIMEOUT_MS;
+  const child: ChildProcess = spawn(command, commandArgs, {
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -31,7 +40,7 @@ export async function startApp(env: Record<string, string>, nodeArgs: readonly s
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error(`app did not start within ${startTimeoutMs} ms:\n${output}`)), startTimeoutMs);
     child.stdout?.on('data', (chunk: Buffer) => {
       const match = /READY (\d+)/.exec(chunk.toString());
       if (match) {

@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:instructions` (about 8 minutes; needs valgrind): how many machine instructions a
+ * GET /me costs each app, counted by valgrind's callgrind, beside bare's.
+ *
+ * Requests per second on this shared 2-core host move by more than the margins the targets leave
+ * (bare against bare: 67-196 % in single rounds). An instruction count does not depend on the
+ * host's speed or on what else runs. It is not time either: it leaves out cache misses, the
+ * kernel's work (a socket write, which on loopback also runs the receiver's TCP code) and the
+ * timing effects the HTTP benchmark sees; it counts the work the app's own process does.
+ *
+ * Each app (bench/lib/read-path-apps.ts) runs under callgrind with instrumentation off; 100
+ * sessions sign in, WARMUP (10,000) reads warm it up, then instrumentation is switched on and
+ * WINDOWS (5) windows of REQUESTS (1,000) reads are counted, each dumped on its own. The reads
+ * come one at a time on one connection, kept open throughout, so no batching differs between apps. A window's
+ * figure includes whatever the garbage collector did in it, which comes in lumps (a full
+ * collection in one window of five), so the figures are also given without it, and the median
+ * window is the estimate. V8 runs with --predictable (no background compiler or GC threads).
+ *
+ * Environment: INSTR_ADAPTERS (express,fastify), INSTR_WINDOWS (5), INSTR_REQUESTS (1000),
+ * INSTR_WARMUP (10000).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startApp } from './lib/app-process.js';
+import { COST_GROUPS, groupCosts, instructionFigures, instructionsInDump, workRatio, type InstructionFigures } from './lib/callgrind.js';
+import { openReader, signIn } from './lib/load.js';
+import { readPathApps, type Adapter, type AppSetup } from './lib/read-path-apps.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+
+const run = promisify(execFile);
+const env = process.env;
+const ADAPTERS = (env.INSTR_ADAPTERS ?? 'express,fastify').split(',') as Adapter[];
+const WINDOWS = Number(env.INSTR_WINDOWS ?? 5);
+const REQUESTS = Number(env.INSTR_REQUESTS ?? 1000);
+const WARMUP = Number(env.INSTR_WARMUP ?? 10000);
+const SESSIONS = 100;
+/**
+ * No background compiler or GC threads; and a young generation of one fixed size, which V8
+ * otherwise grows from what survived earlier collections: bare Fastify, left to that, spent 43,000
+ * instructions per read in the collector against our app's 1,000, a history of the heap rather
+ * than a cost of the read.
+ */
+const V8_FLAGS = ['--predictable', '--min-semi-space-size=16', '--max-semi-space-size=16'];
+
+interface Counted {
+  readonly label: string;
+  readonly total: InstructionFigures;
+  readonly withoutGc: InstructionFigures;
+  readonly gc: InstructionFigures;
+  readonly icMisses: InstructionFigures;
+}
+
+async function requireTools(): Promise<void> {
+  for (const tool of ['valgrind', 'callgrind_control', 'callgrind_annotate']) {
+    try {
+      await run('sh', ['-c', `command -v ${tool}`]);
+    } catch {
+      throw new Error(`${tool} is not on PATH: bench:instructions needs valgrind (apt-get install -y valgrind)`);
+    }
+  }
+}
+
+async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, dir: string): Promise<Counted> {
+  const out = join(dir, `${adapter}-${readPathApps(adapter).indexOf(setup)}.out`);
+  const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`];
+  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl }, [...V8_FLAGS], wrapper);
+  const reader = openReader(app.url, 1);
+  const windows = { total: [] as number[], withoutGc: [] as number[], gc: [] as number[], icMisses: [] as number[] };
+  try {
+    const credentials = setup.env.BENCH_STACK === 'bare' ? [{}] : await signIn(app.url, SESSIONS, false);
+    await reader.send(credentials, WARMUP);
+    await run('callgrind_control', ['--instr=on', String(app.pid)]);
+    for (let window = 1; window <= WINDOWS; window++) {
+      await reader.send(credentials, REQUESTS);
+      // A dump zeroes the counters: each window is counted on its own.
+      await run('callgrind_control', ['--dump', String(app.pid)]);
+      const dump = `${out}.${window}`;
+      const total = instructionsInDump(readFileSync(dump, 'utf8'));
+      const { stdout } = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', dump], { maxBuffer: 256 * 1024 * 1024 });
+      const groups = groupCosts(stdout, COST_GROUPS);
+      windows.total.push(total / REQUESTS);
+      windows.gc.push(groups.gc / REQUESTS);
+      windows.withoutGc.push((total - groups.gc) / REQUESTS);
+      windows.icMisses.push(groups.icMisses / REQUESTS);
+    }
+  } finally {
+    reader.close();
+    await app.stop();
+  }
+  return {
+    label: setup.label,
+    total: instructionFigures(windows.total),
+    withoutGc: instructionFigures(windows.withoutGc),
+    gc: instructionFigures(windows.gc),
+    icMisses: instructionFigures(windows.icMisses),
+  };
+}
+
+const thousands = (value: number) => `${(value / 1000).toFixed(1)}k`;
+const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
+
+function table(adapter: Adapter, apps: readonly Counted[]): string[] {
+  const [bare] = apps as [Counted];
+  const other = apps[apps.length - 1] as Counted;
+  return [
+    `**${adapter}**: instructions per GET /me, median of ${WINDOWS} windows of ${REQUESTS.toLocaleString('en-US')} reads (spread: largest - smallest window, against the median)`,
+    '',
+    '| app | all | × bare (work) | × ' + other.label.split(' ')[0] + ' (work) | without GC | × bare, without GC | GC | V8 inline-cache misses | windows, all (k) |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|---|',
+    ...apps.map(
+      (app) =>
+        `| ${app.label} | ${thousands(app.total.median)} (spread ${percent(app.total.spread)}) | ${percent(workRatio(app.total, bare.total))} | ` +
+        `${(other.total.median / app.total.median).toFixed(2)}x | ${thousands(app.withoutGc.median)} (spread ${percent(app.withoutGc.spread)}) | ` +
+        `${percent(workRatio(app.withoutGc, bare.withoutGc))} | ${thousands(app.gc.median)} | ${thousands(app.icMisses.median)} | ` +
+        `${app.total.perRequest.map((value) => (value / 1000).toFixed(0)).join(', ')} |`,
+    ),
+    '',
+  ];
+}
+
+await requireTools();
+const server = await startRedisServer();
+const dir = mkdtempSync(join(tmpdir(), 'bench-instructions-'));
+const lines: string[] = [
+  `Node ${process.version} --predictable under valgrind's callgrind; ${SESSIONS} sessions, ${WARMUP.toLocaleString('en-US')} reads of warm-up, one request at a time on one connection.`,
+  '"× bare (work)": bare\'s instructions per request over the app\'s, the share of bare\'s throughput the app would reach if instructions were all that counted.',
+  '',
+];
+try {
+  let database = 0;
+  for (const adapter of ADAPTERS) {
+    const counted: Counted[] = [];
+    for (const setup of readPathApps(adapter)) {
+      counted.push(await countApp(adapter, setup, `${server.url}/${database++}`, dir));
+      process.stdout.write(`${adapter} ${setup.label}: ${counted.at(-1)?.total.perRequest.map((v) => Math.round(v)).join(', ')} instructions per request\n`);
+    }
+    lines.push(...table(adapter, counted));
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+  await server.stop();
+}
+process.stdout.write(`\n${lines.join('\n')}\n`);

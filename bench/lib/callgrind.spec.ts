@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import { groupCosts, instructionFigures, instructionsInDump, median, workRatio } from './callgrind.js';
+
+const dump = (events: string, summary: string | null, totals: string | null = null) =>
+  ['# callgrind format', 'version: 1', 'cmd: node main.js', `events: ${events}`, 'fl=(1) x', 'fn=(1) y', '16 3', summary === null ? '' : `summary: ${summary}`, totals === null ? '' : `totals: ${totals}`].join('\n');
+
+describe('instructionsInDump', () => {
+  it('reads Ir from the summary line', () => {
+    expect(instructionsInDump(dump('Ir', '719641213'))).toBe(719_641_213);
+  });
+
+  it('takes the Ir column when more events were collected', () => {
+    expect(instructionsInDump(dump('Dr Ir Dw', '5 1234 7'))).toBe(1234);
+  });
+
+  it('falls back to the totals line', () => {
+    expect(instructionsInDump(dump('Ir', null, '42'))).toBe(42);
+  });
+
+  it('refuses a dump it cannot read instead of guessing', () => {
+    expect(() => instructionsInDump(dump('Dr Dw', '1 2'))).toThrow(/no Ir event/);
+    expect(() => instructionsInDump(dump('Ir', null))).toThrow(/no summary or totals/);
+    expect(() => instructionsInDump(dump('Ir', '-5'))).toThrow(/not a count/);
+    expect(() => instructionsInDump(dump('Dr Ir', '7'))).toThrow(/not a count/);
+  });
+});
+
+describe('median and the figures built on it', () => {
+  it('takes the middle value, or the mean of the two middle ones', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow();
+  });
+
+  it('keeps the rounds in order and reports their spread around the median', () => {
+    const figures = instructionFigures([731_613, 652_188, 652_440]);
+    expect(figures.perRequest).toEqual([731_613, 652_188, 652_440]);
+    expect(figures.median).toBe(652_440);
+    expect(figures.spread).toBeCloseTo((731_613 - 652_188) / 652_440, 10);
+  });
+
+  it('turns instructions into a share of bare: 3 % more work reads as 1 / 1.03 of bare', () => {
+    expect(workRatio(instructionFigures([103]), instructionFigures([100]))).toBeCloseTo(0.9709, 4);
+    expect(workRatio(instructionFigures([100]), instructionFigures([100]))).toBe(1);
+  });
+});
+
+describe('groupCosts', () => {
+  const annotated = [
+    '--------------------------------------------------------------------------------',
+    'Ir                     file:function',
+    '713,494,528 (92.76%)  ???:v8::Function::Call(v8::Local<v8::Context>, v8::Local<v8::Value>, int, v8::Local<v8::Value>*) [/usr/bin/node]',
+    '215,722,826 (28.05%)  ???:v8::internal::Runtime_LoadIC_Miss(int, unsigned long*, v8::internal::Isolate*) [/usr/bin/node]',
+    '187,364,370 (24.36%)  ???:v8::internal::Runtime_StoreIC_Miss(int, unsigned long*, v8::internal::Isolate*) [/usr/bin/node]',
+    ' 99,000,000 (12.87%)  ???:v8::internal::Runtime_StoreIC_Miss(int, unsigned long*, v8::internal::Isolate*)\'2 [/usr/bin/node]',
+    ' 36,912,597 ( 4.80%)  ???:v8::internal::Heap::CollectGarbage(v8::internal::AllocationSpace, v8::internal::GarbageCollectionReason, v8::GCCallbackFlags) [/usr/bin/node]',
+    ' 36,844,685 ( 4.79%)  ???:v8::internal::Heap::PerformGarbageCollection(v8::internal::GarbageCollector, v8::internal::GarbageCollectionReason, char const*) [/usr/bin/node]',
+    '  1,000,000 ( 0.13%)  ???:v8::internal::IncrementalMarking::Step(double, v8::internal::StepOrigin) [/usr/bin/node]',
+  ].join('\n');
+
+  it('adds the inclusive figures of each group\'s functions, once each, nested callees and re-entries left out', () => {
+    expect(groupCosts(annotated, { gc: ['v8::internal::Heap::CollectGarbage(', 'v8::internal::IncrementalMarking::Step('], ic: ['v8::internal::Runtime_LoadIC_Miss(', 'v8::internal::Runtime_StoreIC_Miss('] })).toEqual({
+      gc: 37_912_597,
+      ic: 403_087_196,
+    });
+  });
+
+  it('gives 0 for a group none of whose functions ran', () => {
+    expect(groupCosts(annotated, { none: ['v8::internal::Runtime_KeyedStoreIC_Miss('] })).toEqual({ none: 0 });
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Reading valgrind's callgrind output for bench/instructions.ts: how many instructions a process
+ * executed while instrumentation was on, and the per-request figures built from them.
+ */
+
+/**
+ * The instructions executed (event `Ir`) in one callgrind dump: its `summary:` line (older
+ * valgrinds write only `totals:`). Throws when the file has neither, or an `Ir` that is not a
+ * plain count, rather than report a made-up figure.
+ */
+export function instructionsInDump(text: string): number {
+  const events = /^events:\s*(.+)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
+  const column = events.indexOf('Ir');
+  if (column < 0) throw new Error('callgrind dump: no Ir event (was it run with --tool=callgrind?)');
+  const line = /^summary:\s*(.+)$/m.exec(text)?.[1] ?? /^totals:\s*(.+)$/m.exec(text)?.[1];
+  if (line === undefined) throw new Error('callgrind dump: no summary or totals line');
+  const value = line.trim().split(/\s+/)[column];
+  if (value === undefined || !/^\d+$/.test(value)) throw new Error(`callgrind dump: Ir is ${JSON.stringify(value)}, not a count`);
+  return Number(value);
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+export interface InstructionFigures {
+  /** Instructions per request, one per round, in round order. */
+  readonly perRequest: readonly number[];
+  readonly median: number;
+  /** (largest - smallest) / median over the rounds: how far this method moved for this app. */
+  readonly spread: number;
+}
+
+export function instructionFigures(perRequest: readonly number[]): InstructionFigures {
+  const middle = median(perRequest);
+  return { perRequest, median: middle, spread: (Math.max(...perRequest) - Math.min(...perRequest)) / middle };
+}
+
+/**
+ * The share of bare's throughput an app would reach if instructions were all that counted: a
+ * request costing 3 % more instructions than bare's gives 1 / 1.03 = 97.1 % of bare.
+ */
+export const workRatio = (app: InstructionFigures, baseline: InstructionFigures): number => baseline.median / app.median;
+
+/** Names (or name prefixes) of V8's C++ functions that bench/instructions.ts reports on their own. */
+export const COST_GROUPS = {
+  /** The garbage collector: scavenges and full collections, and incremental marking's steps. */
+  gc: ['v8::internal::Heap::CollectGarbage(', 'v8::internal::IncrementalMarking::Step('],
+  /** V8's runtime handlers for a property access its inline cache had no answer for. */
+  icMisses: [
+    'v8::internal::Runtime_LoadIC_Miss(',
+    'v8::internal::Runtime_StoreIC_Miss(',
+    'v8::internal::Runtime_KeyedLoadIC_Miss(',
+    'v8::internal::Runtime_KeyedStoreIC_Miss(',
+    'v8::internal::Runtime_DefineNamedOwnIC_Miss(',
+    'v8::internal::Runtime_DefineKeyedOwnIC_Miss(',
+  ],
+} as const;
+
+/**
+ * Inclusive instructions per group, from `callgrind_annotate --inclusive=yes` output: each line
+ * `<count> (<share>%)  <file>:<function> [<object>]`. A function called from another in the same
+ * group (a GC started inside an IC miss) is counted in both groups; recursive re-entries (`'2`) are
+ * inside their first entry's figure and are not added again.
+ */
+export function groupCosts<G extends string>(annotated: string, groups: Record<G, readonly string[]>): Record<G, number> {
+  const totals = Object.fromEntries(Object.keys(groups).map((group) => [group, 0])) as Record<G, number>;
+  for (const line of annotated.split('\n')) {
+    const match = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(?:[^:\s]*:)?(\S.*)$/.exec(line);
+    if (!match) continue;
+    const name = match[2] as string;
+    if (/'\d+(?: \[[^\]]*\])?$/.test(name)) continue;
+    for (const group of Object.keys(groups) as G[]) {
+      if (groups[group].some((prefix) => name.startsWith(prefix))) totals[group] += Number((match[1] as string).replace(/,/g, ''));
+    }
+  }
+  return totals;
+}
