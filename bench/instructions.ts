@@ -66,7 +66,7 @@ async function requireTools(): Promise<void> {
 async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, dir: string): Promise<Counted> {
   const out = join(dir, `${adapter}-${readPathApps(adapter).indexOf(setup)}.out`);
   const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`];
-  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl }, [...V8_FLAGS], wrapper);
+  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, [...V8_FLAGS], wrapper);
   const reader = openReader(app.url, 1);
   const windows = { total: [] as number[], withoutGc: [] as number[], gc: [] as number[], icMisses: [] as number[] };
   try {

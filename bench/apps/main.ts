@@ -8,6 +8,7 @@
  *   BENCH_COMMIT    on-send = commit: 'on-send'         (ours; default: the interceptor)
  *   BENCH_FLOOR     guard | interceptor | both (default) (nest-floor: which no-op enhancers)
  *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
+ *   BENCH_COMMAND_TIMEOUT_MS   (ours; the Redis client's commandTimeout: under valgrind a GC pause outlasts the default 1 s)
  * Prints `READY <port>` once it listens on 127.0.0.1 (an ephemeral port).
  */
 import 'reflect-metadata';
@@ -29,7 +30,7 @@ function oursOptions(): SessionModuleOptions {
   const strategy = (env.BENCH_STRATEGY ?? 'session-id') as SessionStrategyName;
   const redis: SessionModuleOptions['redis'] = env.REDIS_CLUSTER
     ? { cluster: { nodes: JSON.parse(env.REDIS_CLUSTER) as Array<{ host: string; port: number }> } }
-    : { url: env.REDIS_URL as string };
+    : { url: env.REDIS_URL as string, ...(env.BENCH_COMMAND_TIMEOUT_MS ? { options: { commandTimeout: Number(env.BENCH_COMMAND_TIMEOUT_MS) } } : {}) };
   return {
     redis,
     strategy,
