@@ -63,10 +63,10 @@ async function requireTools(): Promise<void> {
   }
 }
 
-async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, dir: string): Promise<Counted> {
-  const out = join(dir, `${adapter}-${readPathApps(adapter).indexOf(setup)}.out`);
+/** `out` names the app's callgrind file; window n's dump is `<out>.<n>`. */
+async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out: string): Promise<Counted> {
   const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`];
-  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, [...V8_FLAGS], wrapper);
+  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, V8_FLAGS, wrapper);
   const reader = openReader(app.url, 1);
   const windows = { total: [] as number[], withoutGc: [] as number[], gc: [] as number[], icMisses: [] as number[] };
   try {
@@ -125,7 +125,7 @@ await requireTools();
 const server = await startRedisServer();
 const dir = mkdtempSync(join(tmpdir(), 'bench-instructions-'));
 const lines: string[] = [
-  `Node ${process.version} --predictable under valgrind's callgrind; ${SESSIONS} sessions, ${WARMUP.toLocaleString('en-US')} reads of warm-up, one request at a time on one connection.`,
+  `Node ${process.version} ${V8_FLAGS.join(' ')} under valgrind's callgrind; ${SESSIONS} sessions, ${WARMUP.toLocaleString('en-US')} reads of warm-up, one request at a time on one connection.`,
   '"× bare (work)": bare\'s instructions per request over the app\'s, the share of bare\'s throughput the app would reach if instructions were all that counted.',
   '',
 ];
@@ -134,7 +134,8 @@ try {
   for (const adapter of ADAPTERS) {
     const counted: Counted[] = [];
     for (const setup of readPathApps(adapter)) {
-      counted.push(await countApp(adapter, setup, `${server.url}/${database++}`, dir));
+      counted.push(await countApp(adapter, setup, `${server.url}/${database}`, join(dir, `app-${database}.out`)));
+      database++;
       process.stdout.write(`${adapter} ${setup.label}: ${counted.at(-1)?.total.perRequest.map((v) => Math.round(v)).join(', ')} instructions per request\n`);
     }
     lines.push(...table(adapter, counted));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { groupCosts, instructionFigures, instructionsInDump, median, workRatio } from './callgrind.js';
+import { groupCosts, instructionFigures, instructionsInDump, workRatio } from './callgrind.js';
 
 const dump = (events: string, summary: string | null, totals: string | null = null) =>
   ['# callgrind format', 'version: 1', 'cmd: node main.js', `events: ${events}`, 'fl=(1) x', 'fn=(1) y', '16 3', summary === null ? '' : `summary: ${summary}`, totals === null ? '' : `totals: ${totals}`].join('\n');
@@ -25,13 +25,7 @@ describe('instructionsInDump', () => {
   });
 });
 
-describe('median and the figures built on it', () => {
-  it('takes the middle value, or the mean of the two middle ones', () => {
-    expect(median([3, 1, 2])).toBe(2);
-    expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(() => median([])).toThrow();
-  });
-
+describe('the figures built on the median (bench/lib/paired-rounds.ts)', () => {
   it('keeps the rounds in order and reports their spread around the median', () => {
     const figures = instructionFigures([731_613, 652_188, 652_440]);
     expect(figures.perRequest).toEqual([731_613, 652_188, 652_440]);

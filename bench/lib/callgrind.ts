@@ -2,6 +2,7 @@
  * Reading valgrind's callgrind output for bench/instructions.ts: how many instructions a process
  * executed while instrumentation was on, and the per-request figures built from them.
  */
+import { median } from './paired-rounds.js';
 
 /**
  * The instructions executed (event `Ir`) in one callgrind dump: its `summary:` line (older
@@ -17,13 +18,6 @@ export function instructionsInDump(text: string): number {
   const value = line.trim().split(/\s+/)[column];
   if (value === undefined || !/^\d+$/.test(value)) throw new Error(`callgrind dump: Ir is ${JSON.stringify(value)}, not a count`);
   return Number(value);
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error('median of nothing');
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 export interface InstructionFigures {

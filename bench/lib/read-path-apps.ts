@@ -1,4 +1,4 @@
-/** The apps that bench/profile.ts and bench/instructions.ts compare on GET /me, as bench/apps/main.ts env. */
+/** The apps that bench/profile.ts and bench/instructions.ts compare on GET /me (bench/paired.ts uses `ours`), as bench/apps/main.ts env. */
 
 export type Adapter = 'express' | 'fastify';
 
