@@ -15,23 +15,17 @@
  *
  * Environment: PROFILE_ADAPTERS (express,fastify), PROFILE_SECONDS (6).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startApp } from './lib/app-process.js';
+import { join } from 'node:path';
 import { CATEGORIES, summarize, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
-import { runLoad, signIn } from './lib/load.js';
-import { readPathApps, type AppSetup } from './lib/read-path-apps.js';
+import { PROFILED_LOAD, profiledRun } from './lib/profiled-run.js';
+import { readPathApps, type Adapter, type AppSetup } from './lib/read-path-apps.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 
 const env = process.env;
-const ADAPTERS = (env.PROFILE_ADAPTERS ?? 'express,fastify').split(',') as Array<'express' | 'fastify'>;
+const ADAPTERS = (env.PROFILE_ADAPTERS ?? 'express,fastify').split(',') as Adapter[];
 const SECONDS = Number(env.PROFILE_SECONDS ?? 6);
-const WARMUP_SECONDS = 3;
-const CONNECTIONS = 32;
-const SESSIONS = 100;
-const HOOK = join(dirname(fileURLToPath(import.meta.url)), 'apps', 'profiler-hook.js');
 
 interface Profiled {
   readonly label: string;
@@ -39,22 +33,10 @@ interface Profiled {
   readonly summary: ProfileSummary;
 }
 
-async function profileApp(adapter: string, setup: AppSetup, redisUrl: string, dir: string): Promise<Profiled> {
-  const out = join(dir, `${adapter}-${setup.env.BENCH_STACK}-${setup.env.BENCH_CACHE ?? ''}${setup.env.BENCH_COMMIT ?? ''}.cpuprofile`);
-  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, PROFILE_OUT: out }, ['--import', HOOK]);
-  try {
-    const credentials = setup.env.BENCH_STACK === 'bare' ? [{}] : await signIn(app.url, SESSIONS, false);
-    const load = (seconds: number) => runLoad({ url: app.url, connections: CONNECTIONS, seconds, credentials, path: 'read' });
-    await load(WARMUP_SECONDS);
-    await app.signal('SIGWINCH', 'PROFILING');
-    const result = await load(SECONDS);
-    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${adapter} ${setup.label}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-    await app.signal('SIGWINCH', null);
-    const profile = JSON.parse(readFileSync(out, 'utf8')) as CpuProfile;
-    return { label: setup.label, rps: result.rps, summary: summarize(profile, result.requests) };
-  } finally {
-    await app.stop();
-  }
+async function profileApp(adapter: Adapter, setup: AppSetup, redisUrl: string, dir: string, position: number): Promise<Profiled> {
+  const out = join(dir, `${adapter}-${position}.cpuprofile`);
+  const run = await profiledRun(adapter, setup, redisUrl, out, 'cpu', SECONDS);
+  return { label: setup.label, rps: run.rps, summary: summarize(run.profile as CpuProfile, run.requests) };
 }
 
 const cell = (us: number, busy: number) => `${us.toFixed(1)} (${((us / busy) * 100).toFixed(1)} %)`;
@@ -78,13 +60,13 @@ function table(adapter: string, apps: readonly Profiled[]): string[] {
 
 const server = await startRedisServer();
 const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
-const lines: string[] = [`Node ${process.version}; ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${SECONDS} s profiled per app, a sample every 100 µs`, ''];
+const lines: string[] = [`Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s profiled per app, a sample every 100 µs`, ''];
 try {
   let database = 0;
   for (const adapter of ADAPTERS) {
     const profiled: Profiled[] = [];
-    for (const app of readPathApps(adapter)) {
-      profiled.push(await profileApp(adapter, app, `${server.url}/${database++}`, dir));
+    for (const [position, app] of readPathApps(adapter).entries()) {
+      profiled.push(await profileApp(adapter, app, `${server.url}/${database++}`, dir, position));
       process.stdout.write(`${adapter} ${app.label}: profiled\n`);
     }
     lines.push(...table(adapter, profiled));
