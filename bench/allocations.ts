@@ -1,5 +1,5 @@
 /**
- * `npm run bench:allocations` (about 1 minute): how many bytes of JavaScript heap a GET /me
+ * `npm run bench:allocations` (about 2 minutes): how many bytes of JavaScript heap a GET /me
  * allocates in each app, and where, from V8's sampling heap profiler in the app process under load.
  *
  * What a request allocates, the collector must later sweep: in bench:instructions, ours on Express
@@ -14,14 +14,10 @@
  * Environment: ALLOC_ADAPTERS (express,fastify), ALLOC_SECONDS (5), ALLOC_TOP (10: the functions
  * listed per app).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CATEGORIES } from './lib/cpu-profile.js';
 import { summarizeAllocations, type AllocationSummary, type HeapProfile } from './lib/heap-profile.js';
-import { PROFILED_LOAD, profiledRun } from './lib/profiled-run.js';
-import { readPathApps, type Adapter } from './lib/read-path-apps.js';
-import { startRedisServer } from '../test/support/redis-server.js';
+import { PROFILED_LOAD, profileReadPathApps } from './lib/profiled-run.js';
+import type { Adapter } from './lib/read-path-apps.js';
 
 const env = process.env;
 const ADAPTERS = (env.ALLOC_ADAPTERS ?? 'express,fastify').split(',') as Adapter[];
@@ -58,22 +54,12 @@ function table(adapter: Adapter, apps: readonly Sampled[]): string[] {
   return lines;
 }
 
-const server = await startRedisServer();
-const dir = mkdtempSync(join(tmpdir(), 'bench-allocations-'));
-const lines: string[] = [`Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s sampled per app, an allocation sampled every 128 bytes`, ''];
-try {
-  let database = 0;
-  for (const adapter of ADAPTERS) {
-    const sampled: Sampled[] = [];
-    for (const [position, app] of readPathApps(adapter).entries()) {
-      const run = await profiledRun(adapter, app, `${server.url}/${database++}`, join(dir, `${adapter}-${position}.heapprofile`), 'heap', SECONDS);
-      sampled.push({ label: app.label, summary: summarizeAllocations(run.profile as HeapProfile, run.requests) });
-      process.stdout.write(`${adapter} ${app.label}: sampled\n`);
-    }
-    lines.push(...table(adapter, sampled));
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-  await server.stop();
-}
-process.stdout.write(`\n${lines.join('\n')}\n`);
+const report = await profileReadPathApps<Sampled>({
+  adapters: ADAPTERS,
+  kind: 'heap',
+  seconds: SECONDS,
+  header: `Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s sampled per app, an allocation sampled every 128 bytes`,
+  reduce: (setup, run) => ({ label: setup.label, summary: summarizeAllocations(run.profile as HeapProfile, run.requests) }),
+  table,
+});
+process.stdout.write(`\n${report}\n`);

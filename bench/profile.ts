@@ -15,13 +15,9 @@
  *
  * Environment: PROFILE_ADAPTERS (express,fastify), PROFILE_SECONDS (6).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CATEGORIES, summarize, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
-import { PROFILED_LOAD, profiledRun } from './lib/profiled-run.js';
-import { readPathApps, type Adapter, type AppSetup } from './lib/read-path-apps.js';
-import { startRedisServer } from '../test/support/redis-server.js';
+import { PROFILED_LOAD, profileReadPathApps } from './lib/profiled-run.js';
+import type { Adapter } from './lib/read-path-apps.js';
 
 const env = process.env;
 const ADAPTERS = (env.PROFILE_ADAPTERS ?? 'express,fastify').split(',') as Adapter[];
@@ -31,12 +27,6 @@ interface Profiled {
   readonly label: string;
   readonly rps: number;
   readonly summary: ProfileSummary;
-}
-
-async function profileApp(adapter: Adapter, setup: AppSetup, redisUrl: string, dir: string, position: number): Promise<Profiled> {
-  const out = join(dir, `${adapter}-${position}.cpuprofile`);
-  const run = await profiledRun(adapter, setup, redisUrl, out, 'cpu', SECONDS);
-  return { label: setup.label, rps: run.rps, summary: summarize(run.profile as CpuProfile, run.requests) };
 }
 
 const cell = (us: number, busy: number) => `${us.toFixed(1)} (${((us / busy) * 100).toFixed(1)} %)`;
@@ -58,21 +48,12 @@ function table(adapter: string, apps: readonly Profiled[]): string[] {
   ];
 }
 
-const server = await startRedisServer();
-const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
-const lines: string[] = [`Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s profiled per app, a sample every 100 µs`, ''];
-try {
-  let database = 0;
-  for (const adapter of ADAPTERS) {
-    const profiled: Profiled[] = [];
-    for (const [position, app] of readPathApps(adapter).entries()) {
-      profiled.push(await profileApp(adapter, app, `${server.url}/${database++}`, dir, position));
-      process.stdout.write(`${adapter} ${app.label}: profiled\n`);
-    }
-    lines.push(...table(adapter, profiled));
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-  await server.stop();
-}
-process.stdout.write(`\n${lines.join('\n')}\n`);
+const report = await profileReadPathApps<Profiled>({
+  adapters: ADAPTERS,
+  kind: 'cpu',
+  seconds: SECONDS,
+  header: `Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s profiled per app, a sample every 100 µs`,
+  reduce: (setup, run) => ({ label: setup.label, rps: run.rps, summary: summarize(run.profile as CpuProfile, run.requests) }),
+  table,
+});
+process.stdout.write(`\n${report}\n`);
