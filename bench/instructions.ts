@@ -15,6 +15,9 @@
  * figure includes whatever the garbage collector did in it, which comes in lumps (a full
  * collection in one window of five), so the figures are also given without it, and the median
  * window is the estimate. V8 runs with --predictable (no background compiler or GC threads).
+ * A second table splits each app's quietest window by the kind of code that ran (JIT-compiled
+ * JavaScript, V8's inline-cache stubs and other builtins, its C++ runtime, the collector, Node and
+ * the C libraries): JavaScript has no symbols under callgrind, so this is as fine as it gets.
  *
  * Environment: INSTR_ADAPTERS (express,fastify), INSTR_WINDOWS (5), INSTR_REQUESTS (1000),
  * INSTR_WARMUP (10000).
@@ -25,7 +28,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startApp } from './lib/app-process.js';
-import { COST_GROUPS, groupCosts, instructionFigures, instructionsInDump, workRatio, type InstructionFigures } from './lib/callgrind.js';
+import {
+  CODE_KINDS,
+  COST_GROUPS,
+  groupCosts,
+  instructionFigures,
+  instructionsInDump,
+  selfCostsByKind,
+  workRatio,
+  type CodeKind,
+  type InstructionFigures,
+} from './lib/callgrind.js';
 import { openReader, signIn } from './lib/load.js';
 import { readPathApps, type Adapter, type AppSetup } from './lib/read-path-apps.js';
 import { startRedisServer } from '../test/support/redis-server.js';
@@ -51,6 +64,11 @@ interface Counted {
   readonly withoutGc: InstructionFigures;
   readonly gc: InstructionFigures;
   readonly icMisses: InstructionFigures;
+  /**
+   * The quietest window's own instructions per request by kind of code (self costs; they add up
+   * to its total). The quietest: the collector's lumps land in different windows in each app.
+   */
+  readonly kinds: Record<CodeKind, number>;
 }
 
 async function requireTools(): Promise<void> {
@@ -69,6 +87,7 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
   const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, V8_FLAGS, wrapper);
   const reader = openReader(app.url, 1);
   const windows = { total: [] as number[], withoutGc: [] as number[], gc: [] as number[], icMisses: [] as number[] };
+  const kindsPerWindow: Array<Record<CodeKind, number>> = [];
   try {
     const credentials = setup.env.BENCH_STACK === 'bare' ? [{}] : await signIn(app.url, SESSIONS, false);
     await reader.send(credentials, WARMUP);
@@ -85,6 +104,9 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
       windows.gc.push(groups.gc / REQUESTS);
       windows.withoutGc.push((total - groups.gc) / REQUESTS);
       windows.icMisses.push(groups.icMisses / REQUESTS);
+      const self = await run('callgrind_annotate', ['--threshold=100', dump], { maxBuffer: 256 * 1024 * 1024 });
+      const kinds = selfCostsByKind(self.stdout);
+      kindsPerWindow.push(Object.fromEntries(CODE_KINDS.map((kind) => [kind, kinds[kind] / REQUESTS])) as Record<CodeKind, number>);
     }
   } finally {
     reader.close();
@@ -96,8 +118,10 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
     withoutGc: instructionFigures(windows.withoutGc),
     gc: instructionFigures(windows.gc),
     icMisses: instructionFigures(windows.icMisses),
+    kinds: kindsPerWindow[windows.total.indexOf(Math.min(...windows.total))] as Record<CodeKind, number>,
   };
 }
+
 
 const thousands = (value: number) => `${(value / 1000).toFixed(1)}k`;
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
@@ -118,8 +142,19 @@ function table(adapter: Adapter, apps: readonly Counted[]): string[] {
         `${app.total.perRequest.map((value) => (value / 1000).toFixed(0)).join(', ')} |`,
     ),
     '',
+    `**${adapter}**: instructions per GET /me in each app's quietest window (the fewest instructions: the least collector work), by the kind of code that executed them (self costs; the collector row counts its own classes only, its helpers are V8 runtime)`,
+    '',
+    `| code | ${apps.map((app) => app.label).join(' | ')} | ${apps[1]?.label} above bare |`,
+    `|---|${apps.map(() => '--:').join('|')}|--:|`,
+    ...CODE_KINDS.map(
+      (kind) =>
+        `| ${kind} | ${apps.map((app) => thousands(app.kinds[kind])).join(' | ')} | ${signedThousands((apps[1]?.kinds[kind] ?? 0) - bare.kinds[kind])} |`,
+    ),
+    '',
   ];
 }
+
+const signedThousands = (value: number) => `${value >= 0 ? '+' : ''}${thousands(value)}`;
 
 await requireTools();
 const server = await startRedisServer();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { groupCosts, instructionFigures, instructionsInDump, workRatio } from './callgrind.js';
+import { codeKind, groupCosts, instructionFigures, instructionsInDump, selfCostsByKind, workRatio } from './callgrind.js';
 
 const dump = (events: string, summary: string | null, totals: string | null = null) =>
   ['# callgrind format', 'version: 1', 'cmd: node main.js', `events: ${events}`, 'fl=(1) x', 'fn=(1) y', '16 3', summary === null ? '' : `summary: ${summary}`, totals === null ? '' : `totals: ${totals}`].join('\n');
@@ -61,5 +61,46 @@ describe('groupCosts', () => {
 
   it('gives 0 for a group none of whose functions ran', () => {
     expect(groupCosts(annotated, { none: ['v8::internal::Runtime_KeyedStoreIC_Miss('] })).toEqual({ none: 0 });
+  });
+});
+
+describe('codeKind and selfCostsByKind', () => {
+  it.each([
+    ['0x000000000d1eb600', 'JavaScript (JIT-compiled code)'],
+    ["0x000000000d1eb600'2", 'JavaScript (JIT-compiled code)'],
+    ['Builtins_LoadIC', 'inline-cache stubs (V8 builtins)'],
+    ['Builtins_KeyedLoadIC_Megamorphic', 'inline-cache stubs (V8 builtins)'],
+    ["Builtins_LoadIC_Megamorphic'2", 'inline-cache stubs (V8 builtins)'],
+    ['Builtins_StoreICTrampoline', 'inline-cache stubs (V8 builtins)'],
+    ['Builtins_ArrayIteratorPrototypeNext', 'other V8 builtins'],
+    ['Builtins_WeakMapLookupHashIndex', 'other V8 builtins'],
+    ['v8::internal::Runtime_LoadIC_Miss(int, unsigned long*, v8::internal::Isolate*)', 'V8 runtime (C++)'],
+    ['v8::internal::JSObject::MigrateToMap(v8::internal::Isolate*)', 'V8 runtime (C++)'],
+    ['v8::internal::Scavenger::Process(v8::JobDelegate*)', 'garbage collector'],
+    ['heap::base::SlotCallbackResult v8::internal::Scavenger::ScavengeObject<x>(y)', 'garbage collector'],
+    ['v8::internal::Sweeper::RawSweep(v8::internal::Page*)', 'garbage collector'],
+    ['llhttp__internal_execute', 'Node.js, llhttp, libuv, libc, kernel entry'],
+    ['./malloc/./malloc/malloc.c:_int_malloc', 'Node.js, llhttp, libuv, libc, kernel entry'],
+  ])('%s: %s', (name, kind) => {
+    expect(codeKind(name)).toBe(kind);
+  });
+
+  it('adds every self cost, re-entries included, and leaves out the program total', () => {
+    const annotated = [
+      '674,250,956 (100.0%)  PROGRAM TOTALS',
+      '94,536,627 (14.02%)  ???:v8::internal::LookupIterator::FetchValue() const [/usr/bin/node]',
+      '15,779,983 ( 2.34%)  ???:Builtins_LoadIC [/usr/bin/node]',
+      ' 2,000,000 ( 0.30%)  ???:0x000000000d1eb600 [???]',
+      ' 1,000,000 ( 0.15%)  ???:0x000000000d1eb600\'2 [???]',
+      '   500,000 ( 0.07%)  ./malloc/./malloc/malloc.c:malloc [/usr/lib/x86_64-linux-gnu/libc.so.6]',
+    ].join('\n');
+    expect(selfCostsByKind(annotated)).toEqual({
+      'JavaScript (JIT-compiled code)': 3_000_000,
+      'inline-cache stubs (V8 builtins)': 15_779_983,
+      'other V8 builtins': 0,
+      'V8 runtime (C++)': 94_536_627,
+      'garbage collector': 0,
+      'Node.js, llhttp, libuv, libc, kernel entry': 500_000,
+    });
   });
 });

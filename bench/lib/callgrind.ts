@@ -73,3 +73,47 @@ export function groupCosts<G extends string>(annotated: string, groups: Record<G
   }
   return totals;
 }
+
+/** What executed an instruction, by the function callgrind charged it to (its self cost). */
+export const CODE_KINDS = [
+  'JavaScript (JIT-compiled code)',
+  'inline-cache stubs (V8 builtins)',
+  'other V8 builtins',
+  'V8 runtime (C++)',
+  'garbage collector',
+  'Node.js, llhttp, libuv, libc, kernel entry',
+] as const;
+export type CodeKind = (typeof CODE_KINDS)[number];
+
+/**
+ * V8's heap code by class name. Approximate: the collector's helpers outside these classes (a
+ * write barrier's slow path, say) count as V8 runtime; bench/instructions.ts gives the inclusive
+ * collector figure (COST_GROUPS.gc) beside this.
+ */
+const GC_CODE = /^(heap::|v8::internal::(\w+::)?(Heap|Scaveng|Sweep|MarkCompact|MinorMarkCompact|Marking|IncrementalMarking|ConcurrentMarking|Evacuat|MemoryAllocator|PagedSpace|NewSpace|SemiSpace|LargeObjectSpace|BodyDescriptorBase|RememberedSet|SlotSet|MemoryChunk|GCTracer)\w*)/;
+
+export function codeKind(name: string): CodeKind {
+  // Code V8 generated at run time has no symbol: callgrind names it by address.
+  if (/^0x[0-9a-f]+/.test(name)) return 'JavaScript (JIT-compiled code)';
+  // LoadIC, KeyedLoadIC_Megamorphic, StoreICTrampoline, ...: "IC" followed by no lower-case letter.
+  if (/^Builtins_\w*IC(?![a-z])/.test(name)) return 'inline-cache stubs (V8 builtins)';
+  if (name.startsWith('Builtins_')) return 'other V8 builtins';
+  if (GC_CODE.test(name)) return 'garbage collector';
+  if (name.startsWith('v8::') || name.startsWith('std::') || name.startsWith('cppgc::')) return 'V8 runtime (C++)';
+  return 'Node.js, llhttp, libuv, libc, kernel entry';
+}
+
+/**
+ * Self instructions per kind of code, from `callgrind_annotate` output without `--inclusive`
+ * (each line `<count> (<share>%)  <file>:<function> [<object>]`; recursive re-entries, `'2`, are
+ * separate self costs and are added).
+ */
+export function selfCostsByKind(annotated: string): Record<CodeKind, number> {
+  const totals = Object.fromEntries(CODE_KINDS.map((kind) => [kind, 0])) as Record<CodeKind, number>;
+  for (const line of annotated.split('\n')) {
+    const match = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(?:[^:\s]*:)?(\S.*)$/.exec(line);
+    if (!match || (match[2] as string).startsWith('PROGRAM TOTALS')) continue;
+    totals[codeKind(match[2] as string)] += Number((match[1] as string).replace(/,/g, ''));
+  }
+  return totals;
+}
