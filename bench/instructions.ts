@@ -122,7 +122,6 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
   };
 }
 
-
 const thousands = (value: number) => `${(value / 1000).toFixed(1)}k`;
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
 
