@@ -14,10 +14,11 @@
  * Environment: ALLOC_ADAPTERS (express,fastify), ALLOC_SECONDS (5), ALLOC_TOP (10: the functions
  * listed per app).
  */
+import { join } from 'node:path';
 import { CATEGORIES } from './lib/cpu-profile.js';
 import { summarizeAllocations, type AllocationSummary, type HeapProfile } from './lib/heap-profile.js';
-import { PROFILED_LOAD, profileReadPathApps } from './lib/profiled-run.js';
-import type { Adapter } from './lib/read-path-apps.js';
+import { PROFILED_LOAD, profiledRun } from './lib/profiled-run.js';
+import { readPathReport, type Adapter } from './lib/read-path-apps.js';
 
 const env = process.env;
 const ADAPTERS = (env.ALLOC_ADAPTERS ?? 'express,fastify').split(',') as Adapter[];
@@ -54,12 +55,13 @@ function table(adapter: Adapter, apps: readonly Sampled[]): string[] {
   return lines;
 }
 
-const report = await profileReadPathApps<Sampled>({
+const report = await readPathReport<Sampled>({
   adapters: ADAPTERS,
-  kind: 'heap',
-  seconds: SECONDS,
-  header: `Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s sampled per app, an allocation sampled every 128 bytes`,
-  reduce: (setup, run) => ({ label: setup.label, summary: summarizeAllocations(run.profile as HeapProfile, run.requests) }),
+  header: [`Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s sampled per app, an allocation sampled every 128 bytes`],
+  measure: async (adapter, setup, redisUrl, dir, position) => {
+    const run = await profiledRun(adapter, setup, redisUrl, join(dir, `${adapter}-${position}.heapprofile`), 'heap', SECONDS);
+    return ({ label: setup.label, summary: summarizeAllocations(run.profile as HeapProfile, run.requests) });
+  },
   table,
 });
 process.stdout.write(`\n${report}\n`);

@@ -23,8 +23,7 @@
  * INSTR_WARMUP (10000).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startApp } from './lib/app-process.js';
@@ -40,10 +39,10 @@ import {
   type InstructionFigures,
 } from './lib/callgrind.js';
 import { openReader, signIn } from './lib/load.js';
-import { readPathApps, type Adapter, type AppSetup } from './lib/read-path-apps.js';
-import { startRedisServer } from '../test/support/redis-server.js';
+import { readPathReport, type Adapter, type AppSetup } from './lib/read-path-apps.js';
 
 const run = promisify(execFile);
+const annotate = (...args: string[]) => run('callgrind_annotate', ['--threshold=100', ...args], { maxBuffer: 256 * 1024 * 1024 });
 const env = process.env;
 const ADAPTERS = (env.INSTR_ADAPTERS ?? 'express,fastify').split(',') as Adapter[];
 const WINDOWS = Number(env.INSTR_WINDOWS ?? 5);
@@ -87,7 +86,6 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
   const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, V8_FLAGS, wrapper);
   const reader = openReader(app.url, 1);
   const windows = { total: [] as number[], withoutGc: [] as number[], gc: [] as number[], icMisses: [] as number[] };
-  const kindsPerWindow: Array<Record<CodeKind, number>> = [];
   try {
     const credentials = setup.env.BENCH_STACK === 'bare' ? [{}] : await signIn(app.url, SESSIONS, false);
     await reader.send(credentials, WARMUP);
@@ -98,27 +96,28 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
       await run('callgrind_control', ['--dump', String(app.pid)]);
       const dump = `${out}.${window}`;
       const total = instructionsInDump(readFileSync(dump, 'utf8'));
-      const { stdout } = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', dump], { maxBuffer: 256 * 1024 * 1024 });
+      const { stdout } = await annotate('--inclusive=yes', dump);
       const groups = groupCosts(stdout, COST_GROUPS);
       windows.total.push(total / REQUESTS);
       windows.gc.push(groups.gc / REQUESTS);
       windows.withoutGc.push((total - groups.gc) / REQUESTS);
       windows.icMisses.push(groups.icMisses / REQUESTS);
-      const self = await run('callgrind_annotate', ['--threshold=100', dump], { maxBuffer: 256 * 1024 * 1024 });
-      const kinds = selfCostsByKind(self.stdout);
-      kindsPerWindow.push(Object.fromEntries(CODE_KINDS.map((kind) => [kind, kinds[kind] / REQUESTS])) as Record<CodeKind, number>);
     }
   } finally {
     reader.close();
     await app.stop();
   }
+  // Windows are numbered from 1; the dumps stay until the report's scratch folder goes.
+  const quietest = `${out}.${windows.total.indexOf(Math.min(...windows.total)) + 1}`;
+  const { stdout: self } = await annotate(quietest);
+  const kinds = selfCostsByKind(self);
   return {
     label: setup.label,
     total: instructionFigures(windows.total),
     withoutGc: instructionFigures(windows.withoutGc),
     gc: instructionFigures(windows.gc),
     icMisses: instructionFigures(windows.icMisses),
-    kinds: kindsPerWindow[windows.total.indexOf(Math.min(...windows.total))] as Record<CodeKind, number>,
+    kinds: Object.fromEntries(CODE_KINDS.map((kind) => [kind, kinds[kind] / REQUESTS])) as Record<CodeKind, number>,
   };
 }
 
@@ -156,26 +155,14 @@ function table(adapter: Adapter, apps: readonly Counted[]): string[] {
 const signedThousands = (value: number) => `${value >= 0 ? '+' : ''}${thousands(value)}`;
 
 await requireTools();
-const server = await startRedisServer();
-const dir = mkdtempSync(join(tmpdir(), 'bench-instructions-'));
-const lines: string[] = [
-  `Node ${process.version} ${V8_FLAGS.join(' ')} under valgrind's callgrind; ${SESSIONS} sessions, ${WARMUP.toLocaleString('en-US')} reads of warm-up, one request at a time on one connection.`,
-  '"× bare (work)": bare\'s instructions per request over the app\'s, the share of bare\'s throughput the app would reach if instructions were all that counted.',
-  '',
-];
-try {
-  let database = 0;
-  for (const adapter of ADAPTERS) {
-    const counted: Counted[] = [];
-    for (const setup of readPathApps(adapter)) {
-      counted.push(await countApp(adapter, setup, `${server.url}/${database}`, join(dir, `app-${database}.out`)));
-      database++;
-      process.stdout.write(`${adapter} ${setup.label}: ${counted.at(-1)?.total.perRequest.map((v) => Math.round(v)).join(', ')} instructions per request\n`);
-    }
-    lines.push(...table(adapter, counted));
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-  await server.stop();
-}
-process.stdout.write(`\n${lines.join('\n')}\n`);
+const report = await readPathReport<Counted>({
+  adapters: ADAPTERS,
+  header: [
+    `Node ${process.version} ${V8_FLAGS.join(' ')} under valgrind's callgrind; ${SESSIONS} sessions, ${WARMUP.toLocaleString('en-US')} reads of warm-up, one request at a time on one connection.`,
+    '"× bare (work)": bare\'s instructions per request over the app\'s, the share of bare\'s throughput the app would reach if instructions were all that counted.',
+  ],
+  measure: (adapter, setup, redisUrl, dir, position) => countApp(adapter, setup, redisUrl, join(dir, `${adapter}-${position}.out`)),
+  table,
+  progress: (counted) => `${counted.total.perRequest.map((v) => Math.round(v)).join(', ')} instructions per request`,
+});
+process.stdout.write(`\n${report}\n`);

@@ -15,9 +15,10 @@
  *
  * Environment: PROFILE_ADAPTERS (express,fastify), PROFILE_SECONDS (6).
  */
+import { join } from 'node:path';
 import { CATEGORIES, summarize, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
-import { PROFILED_LOAD, profileReadPathApps } from './lib/profiled-run.js';
-import type { Adapter } from './lib/read-path-apps.js';
+import { PROFILED_LOAD, profiledRun } from './lib/profiled-run.js';
+import { readPathReport, type Adapter } from './lib/read-path-apps.js';
 
 const env = process.env;
 const ADAPTERS = (env.PROFILE_ADAPTERS ?? 'express,fastify').split(',') as Adapter[];
@@ -48,12 +49,13 @@ function table(adapter: string, apps: readonly Profiled[]): string[] {
   ];
 }
 
-const report = await profileReadPathApps<Profiled>({
+const report = await readPathReport<Profiled>({
   adapters: ADAPTERS,
-  kind: 'cpu',
-  seconds: SECONDS,
-  header: `Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s profiled per app, a sample every 100 µs`,
-  reduce: (setup, run) => ({ label: setup.label, rps: run.rps, summary: summarize(run.profile as CpuProfile, run.requests) }),
+  header: [`Node ${process.version}; ${PROFILED_LOAD}, ${SECONDS} s profiled per app, a sample every 100 µs`],
+  measure: async (adapter, setup, redisUrl, dir, position) => {
+    const run = await profiledRun(adapter, setup, redisUrl, join(dir, `${adapter}-${position}.cpuprofile`), 'cpu', SECONDS);
+    return ({ label: setup.label, rps: run.rps, summary: summarize(run.profile as CpuProfile, run.requests) });
+  },
   table,
 });
 process.stdout.write(`\n${report}\n`);

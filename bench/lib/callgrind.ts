@@ -62,16 +62,21 @@ export const COST_GROUPS = {
  */
 export function groupCosts<G extends string>(annotated: string, groups: Record<G, readonly string[]>): Record<G, number> {
   const totals = Object.fromEntries(Object.keys(groups).map((group) => [group, 0])) as Record<G, number>;
-  for (const line of annotated.split('\n')) {
-    const match = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(?:[^:\s]*:)?(\S.*)$/.exec(line);
-    if (!match) continue;
-    const name = match[2] as string;
+  for (const [name, count] of annotatedCosts(annotated)) {
     if (/'\d+(?: \[[^\]]*\])?$/.test(name)) continue;
     for (const group of Object.keys(groups) as G[]) {
-      if (groups[group].some((prefix) => name.startsWith(prefix))) totals[group] += Number((match[1] as string).replace(/,/g, ''));
+      if (groups[group].some((prefix) => name.startsWith(prefix))) totals[group] += count;
     }
   }
   return totals;
+}
+
+/** The function lines of `callgrind_annotate` output, `<count> (<share>%)  <file>:<function> [<object>]`, as [function, count]. */
+function* annotatedCosts(annotated: string): Generator<readonly [string, number]> {
+  for (const line of annotated.split('\n')) {
+    const match = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(?:[^:\s]*:)?(\S.*)$/.exec(line);
+    if (match && !(match[2] as string).startsWith('PROGRAM TOTALS')) yield [match[2] as string, Number((match[1] as string).replace(/,/g, ''))];
+  }
 }
 
 /** What executed an instruction, by the function callgrind charged it to (its self cost). */
@@ -105,15 +110,10 @@ export function codeKind(name: string): CodeKind {
 
 /**
  * Self instructions per kind of code, from `callgrind_annotate` output without `--inclusive`
- * (each line `<count> (<share>%)  <file>:<function> [<object>]`; recursive re-entries, `'2`, are
- * separate self costs and are added).
+ * (recursive re-entries, `'2`, are separate self costs and are added).
  */
 export function selfCostsByKind(annotated: string): Record<CodeKind, number> {
   const totals = Object.fromEntries(CODE_KINDS.map((kind) => [kind, 0])) as Record<CodeKind, number>;
-  for (const line of annotated.split('\n')) {
-    const match = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(?:[^:\s]*:)?(\S.*)$/.exec(line);
-    if (!match || (match[2] as string).startsWith('PROGRAM TOTALS')) continue;
-    totals[codeKind(match[2] as string)] += Number((match[1] as string).replace(/,/g, ''));
-  }
+  for (const [name, count] of annotatedCosts(annotated)) totals[codeKind(name)] += count;
   return totals;
 }

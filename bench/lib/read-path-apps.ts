@@ -1,4 +1,11 @@
-/** The apps that bench/profile.ts and bench/instructions.ts compare on GET /me (bench/paired.ts uses `ours`), as bench/apps/main.ts env. */
+/**
+ * The apps that bench/profile.ts, bench/allocations.ts and bench/instructions.ts compare on GET /me
+ * (bench/paired.ts uses `ours`), as bench/apps/main.ts env, and the loop that measures them all.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRedisServer } from '../../test/support/redis-server.js';
 
 export type Adapter = 'express' | 'fastify';
 
@@ -25,3 +32,38 @@ export const readPathApps = (adapter: Adapter): readonly AppSetup[] => [
     ? { label: 'express-session + connect-redis', env: { BENCH_STACK: 'express-session' } }
     : { label: '@fastify/session + connect-redis', env: { BENCH_STACK: 'fastify-session' } },
 ];
+
+export interface ReadPathReport<T> {
+  readonly adapters: readonly Adapter[];
+  /** The report's first lines. */
+  readonly header: readonly string[];
+  /** Measures one app; `dir` is a scratch folder for its files, `position` its place in readPathApps. */
+  readonly measure: (adapter: Adapter, setup: AppSetup, redisUrl: string, dir: string, position: number) => Promise<T>;
+  /** An adapter's lines of the report, from its apps' results in the order of readPathApps. */
+  readonly table: (adapter: Adapter, results: readonly T[]) => string[];
+  /** The progress line's end for one app (default: "done"). */
+  readonly progress?: (result: T) => string;
+}
+
+/** Measures every read-path app of each adapter in turn, each on a database of its own in one private Redis; returns the report. */
+export async function readPathReport<T>(report: ReadPathReport<T>): Promise<string> {
+  const server = await startRedisServer();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-read-path-'));
+  const lines = [...report.header, ''];
+  try {
+    let database = 0;
+    for (const adapter of report.adapters) {
+      const results: T[] = [];
+      for (const [position, setup] of readPathApps(adapter).entries()) {
+        const result = await report.measure(adapter, setup, `${server.url}/${database++}`, dir, position);
+        results.push(result);
+        process.stdout.write(`${adapter} ${setup.label}: ${report.progress?.(result) ?? 'done'}\n`);
+      }
+      lines.push(...report.table(adapter, results));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
+  }
+  return lines.join('\n');
+}
