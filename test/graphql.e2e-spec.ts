@@ -127,7 +127,17 @@ describe('cookies on the HTTP response', () => {
 
     const me = await gql('{ me { userId id cart { sku qty } } }', signedIn);
     expect(me.data).toEqual({ me: { userId: user, id: login.data!.login, cart: [{ sku: 'book', qty: 3 }] } });
-    // The pre-login cookie stopped working (no session fixation).
+    // No session fixation: within the rotation grace the pre-login cookie still reads the guest
+    // session it named, never the signed-in one, and cannot change it.
+    const late = await gql('{ me { userId id } }', { cookie: guestCookie });
+    expect(late.errors).toEqual([]);
+    expect(late.data?.me).toMatchObject({ userId: null });
+    expect(late.data?.me).not.toMatchObject({ id: login.data!.login });
+    expect(late.cookie).toBeNull();
+    const lateWrite = await gql('mutation { putCart(sku: "pen", qty: 1) }', { cookie: guestCookie });
+    expect(lateWrite.errors.map((e) => e.message)).toEqual([expect.stringContaining('replaced moments ago')]);
+    // The new session's logout ends the guest session's grace too: the pre-login cookie then stops working.
+    expect((await gql('mutation { logout }', signedIn)).errors).toEqual([]);
     expect(codes(await gql('{ me { id } }', { cookie: guestCookie }))).toEqual([
       ['me', 'UNAUTHENTICATED', 'Invalid or expired session credential'],
     ]);

@@ -60,7 +60,11 @@ describe('hashed strategy', () => {
     entries = await redis.entries();
     expect(occurrences(entries, guestToken)).toEqual([]);
     expect(occurrences(entries, token)).toEqual([]);
-    // The rotated-away session is gone.
-    expect(entries.map((e) => e.key)).not.toContain(`${demo.prefix}{${sha256Base64Url(guestToken)}}`);
+    // The rotated-away session is retired for the grace, under the token's hash only (the new
+    // session names that hash, never the token); the logout of the new session ends it too.
+    const retiredKey = `${demo.prefix}{${sha256Base64Url(guestToken)}}`;
+    expect(entries.find((e) => e.key === retiredKey)?.dump).toMatch(/(^| )m:r \d+( |$)/);
+    expect((await client.post('/auth/logout')).status).toBe(204);
+    expect((await redis.entries()).map((e) => e.key)).not.toContain(retiredKey);
   });
 });

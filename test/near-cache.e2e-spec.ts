@@ -288,6 +288,43 @@ describe('near-cache and sliding expiry', () => {
   });
 });
 
+describe('near-cache and the rotation grace', () => {
+  const GRACE_MS = 800;
+  let c: Instance;
+  let d: Instance;
+
+  beforeAll(async () => {
+    const shared = options({ rotationGraceMs: GRACE_MS, keyPrefix: `${prefix}grace:` });
+    c = await startInstance(shared);
+    d = await startInstance(shared);
+  });
+
+  afterAll(async () => {
+    await c?.app.close();
+    await d?.app.close();
+  });
+
+  it('serves a credential rotated on A read-only on B (from its cache on a repeat), and refuses it once the grace is over', async () => {
+    const old = await login(c, 'gina');
+    await me(d, old).expect(200);
+    const relogin = await request(c.http).post('/login').set('Cookie', old).send({ user: 'gina' }).expect(200);
+    const rotatedAt = Date.now();
+    expect(([] as string[]).concat(relogin.headers['set-cookie'] ?? []).some((c) => c.startsWith('sid=') && !c.startsWith(old))).toBe(true);
+
+    // B dropped its copy on the rotation's invalidation, loads the retired session once, then serves it from the cache.
+    const reload = await measured(() => me(d, old).expect(200));
+    expect(scriptCalls(reload.activity)).toBe(1);
+    const repeat = await measured(() => me(d, old).expect(200));
+    expect(repeat.commands).toBe(0);
+    expect(repeat.result.body.userId).toBe('gina');
+    await request(d.http).put('/cart/x').set('Cookie', old).send({ qty: 1 }).expect(409);
+    expect(Date.now() - rotatedAt).toBeLessThan(GRACE_MS);
+
+    await sleep(rotatedAt + GRACE_MS + 20 - Date.now());
+    await me(d, old).expect(401);
+  });
+});
+
 describe('near-cache with app-provided clients that have an ioredis keyPrefix', () => {
   const clientPrefix = 'tenant7:';
   const clients: Redis[] = [];

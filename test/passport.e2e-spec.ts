@@ -68,9 +68,11 @@ describe('passport-local login through SessionPassportGuard', () => {
     expect(profile.body).toEqual({ user: { userId: 1, username: 'john' }, sessionUserId: '1' });
     expect((await request(http).get('/visits').set(as(signedIn)).expect(200)).body).toEqual({ views: 3 });
 
-    // The pre-login id is gone (no fixation), in Redis too.
+    // No fixation: within the rotation grace the pre-login id reads only the guest session it named
+    // (no passport user: 403), which is retired in Redis and cannot be changed (409).
     await request(http).get('/profile').set(as(guest)).expect(403);
-    expect(await redis.exists(`${prefix}{${guest}}`)).toBe(0);
+    await request(http).get('/visits').set(as(guest)).expect(409);
+    expect(await redis.hget(`${prefix}{${guest}}`, 'm:r')).not.toBeNull();
     const stored = await redis.hgetall(`${prefix}{${signedIn}}`);
     expect(JSON.parse(stored['d:passport'])).toEqual({ user: { userId: 1, username: 'john' } });
     expect(stored['m:u']).toBe('1');

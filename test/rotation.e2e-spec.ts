@@ -1,7 +1,8 @@
 /**
  * Demo app: the session id is rotated on login. A guest's cart survives the login (cookie
- * strategies), the pre-login credential stops working, and logging in as another user destroys
- * the previous user's session instead of handing its data over.
+ * strategies); the pre-login credential reads its own old session, read-only, for the rotation
+ * grace and then stops working; logging in as another user destroys the previous user's session
+ * instead of handing its data over.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
@@ -15,6 +16,9 @@ import {
   type DemoApp,
 } from './support/demo-app.js';
 import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
+
+/** Short enough to wait out in a test, long enough for the requests made within it. */
+const GRACE_MS = 1_500;
 
 let redis: SuiteRedis;
 
@@ -30,7 +34,7 @@ describe.each(COOKIE_STRATEGIES)('guest cart and login (%s)', (strategy) => {
   let demo: DemoApp;
 
   beforeAll(async () => {
-    demo = await startDemoApp(demoEnv(redis, strategy, 'rotation'));
+    demo = await startDemoApp(demoEnv(redis, strategy, 'rotation', { SESSION_ROTATION_GRACE_MS: String(GRACE_MS) }));
   });
 
   afterAll(async () => {
@@ -45,7 +49,7 @@ describe.each(COOKIE_STRATEGIES)('guest cart and login (%s)', (strategy) => {
     expect(res.headers['set-cookie']).toBeUndefined();
   });
 
-  it('keeps the guest cart through login, with a new cookie; the old cookie stops working and is cleared', async () => {
+  it('keeps the guest cart through login, with a new cookie; the old cookie reads the guest session until the grace ends, then is cleared', async () => {
     const client = demo.client();
     const put = await client.put('/cart/apple', { qty: 2 });
     expect(put.status).toBe(200);
@@ -62,15 +66,27 @@ describe.each(COOKIE_STRATEGIES)('guest cart and login (%s)', (strategy) => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const user = uniqueUser('shopper');
     await client.login(user);
+    const loggedInAt = Date.now();
     const userCookie = client.credential!;
     expect(userCookie).not.toBe(guestCookie);
 
     expect((await client.get('/cart')).body).toEqual({ items: [{ sku: 'apple', qty: 2 }] });
+    expect((await client.put('/cart/banana', { qty: 1 })).status).toBe(200);
     const me = await client.get('/me');
     expect(me.status).toBe(200);
     expect(me.body.userId).toBe(user);
 
-    // The pre-login cookie names no session any more: 401 on /me, and the cookie is cleared.
+    // Within the grace the pre-login cookie reads the guest session as it was, never the user's
+    // (no banana, not signed in), cannot change it, and is neither cleared nor replaced.
+    const inGrace = [await client.as(guestCookie).get('/me'), await client.as(guestCookie).get('/cart'), await client.as(guestCookie).put('/cart/cherry', { qty: 1 })];
+    expect(Date.now() - loggedInAt).toBeLessThan(GRACE_MS);
+    expect(inGrace.map((r) => r.status)).toEqual([401, 200, 409]);
+    expect(inGrace[1].body).toEqual({ items: [{ sku: 'apple', qty: 2 }] });
+    for (const res of inGrace) expect(cookiesNamed(res, demo.cookieName)).toEqual([]);
+    expect((await client.get('/cart')).body).toEqual({ items: [{ sku: 'apple', qty: 2 }, { sku: 'banana', qty: 1 }] });
+
+    // After the grace the pre-login cookie names no session: 401 on /me, and the cookie is cleared.
+    await new Promise((resolve) => setTimeout(resolve, loggedInAt + GRACE_MS + 50 - Date.now()));
     const old = client.as(guestCookie);
     const oldMe = await old.get('/me');
     expect(oldMe.status).toBe(401);
@@ -115,7 +131,10 @@ describe.each(STRATEGIES)('login on top of an existing session (%s)', (strategy)
     expect(client.credential).not.toBe(before);
     expect((await client.get('/cart')).body).toEqual({ items: [{ sku: 'kiwi', qty: 4 }] });
     expect((await client.get('/me')).body.createdAt).toBe(createdAt);
-    expect((await client.as(before).get('/me')).status).toBe(401);
+    // Within the default grace (5 s) the old credential still reads, as the same user; see above for its end.
+    const late = await client.as(before).get('/me');
+    expect(late.status).toBe(200);
+    expect(late.body.userId).toBe(user);
   });
 
   it("destroys the previous user's session when another user logs in on it", async () => {

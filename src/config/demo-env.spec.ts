@@ -72,6 +72,12 @@ describe('demo env: where Redis is', () => {
     expect(problemOf({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'my master' })).toContain('REDIS_SENTINEL_NAME must be');
   });
 
+  it('maps SESSION_ROTATION_GRACE_MS to rotationGraceMs and refuses values outside 0-60000', () => {
+    expect(sessionOptionsFrom(validateDemoEnv({ SESSION_ROTATION_GRACE_MS: '0' })).rotationGraceMs).toBe(0);
+    expect(sessionOptionsFrom(validateDemoEnv({})).rotationGraceMs).toBeUndefined();
+    for (const bad of ['60001', '-1', '5s']) expect(problemOf({ SESSION_ROTATION_GRACE_MS: bad })).toContain('SESSION_ROTATION_GRACE_MS must be 0 (off) to 60000 ms');
+  });
+
   it('lists every problem in one error', () => {
     const message = problemOf({ REDIS_URL: 'redis://a:7000', REDIS_SENTINELS: 'x,y:1', SESSION_IDLE_TTL: '-1' }) ?? '';
     expect(message).toContain('Set only one of');

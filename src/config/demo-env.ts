@@ -5,6 +5,7 @@ import type { SessionModuleOptions, SessionStrategyName } from '@app/session';
 import { redisProblems, storeOptionsFrom } from './redis-env.js';
 
 const STRATEGIES = ['session-id', 'jwt', 'hashed'];
+const GRACE_RULE = { message: 'SESSION_ROTATION_GRACE_MS must be 0 (off) to 60000 ms' };
 
 /** The demo's environment, validated at startup: a bad value stops the app and names the variable. */
 export class DemoEnv {
@@ -29,6 +30,8 @@ export class DemoEnv {
   @IsOptional() @IsString() JWT_ISSUER?: string;
   @IsOptional() @IsString() JWT_AUDIENCE?: string;
   @IsOptional() @IsInt({ message: 'SESSION_MAX_DATA_BYTES must be a positive integer' }) @Min(1) SESSION_MAX_DATA_BYTES?: number;
+  /** How long a rotated-away credential still reads its old session (the library's `rotationGraceMs`). */
+  @IsOptional() @IsInt(GRACE_RULE) @Min(0, GRACE_RULE) @Max(60_000, GRACE_RULE) SESSION_ROTATION_GRACE_MS?: number;
   /** Lets several demo instances or test suites share one Redis without seeing each other's keys. */
   @IsOptional() @IsString() SESSION_KEY_PREFIX?: string;
   /** The HTTP platform (src/http-adapter.ts); the library works on both. */
@@ -40,9 +43,9 @@ export class DemoEnv {
 const ENV_KEYS: Array<keyof DemoEnv> = [
   'SESSION_STRATEGY', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER',
   'COOKIE_SECURE', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'SESSION_MAX_DATA_BYTES', 'SESSION_KEY_PREFIX', 'HTTP_ADAPTER',
-  'SESSION_COMMIT',
+  'SESSION_COMMIT', 'SESSION_ROTATION_GRACE_MS',
 ];
-const NUMERIC: Array<keyof DemoEnv> = ['PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER', 'SESSION_MAX_DATA_BYTES'];
+const NUMERIC: Array<keyof DemoEnv> = ['PORT', 'SESSION_IDLE_TTL', 'SESSION_ABSOLUTE_TTL', 'SESSION_MAX_PER_USER', 'SESSION_MAX_DATA_BYTES', 'SESSION_ROTATION_GRACE_MS'];
 
 /** Used as @nestjs/config's `validate`: returns the typed env or throws one error listing every problem. */
 export function validateDemoEnv(raw: Record<string, unknown>): DemoEnv {
@@ -80,6 +83,7 @@ export function sessionOptionsFrom(env: DemoEnv): SessionModuleOptions {
     maxDataBytes: env.SESSION_MAX_DATA_BYTES ?? 65536,
     cookie: { secure: env.COOKIE_SECURE !== 'false' },
     keyPrefix: env.SESSION_KEY_PREFIX,
+    rotationGraceMs: env.SESSION_ROTATION_GRACE_MS,
     guard: 'global',
     ...(strategies.includes('jwt')
       ? {

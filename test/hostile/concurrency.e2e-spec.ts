@@ -1,14 +1,14 @@
 /**
  * Hostile input, part 4: races. Logout racing a slow write, two regenerations of one id, requests
- * in flight during rotation, "sign out everywhere" racing a login, and maxSessionsPerUser under
- * parallel logins, against the demo (plus a fixture controller with deliberately slow handlers,
+ * in flight during rotation (with the default rotation grace and without one), "sign out
+ * everywhere" racing a login, and maxSessionsPerUser under parallel logins, against the demo (plus a fixture controller with deliberately slow handlers,
  * mounted in the demo's module so the demo's global guard and interceptor apply).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { AllowAnonymous, Session, type UserSession } from '@app/session';
 import { DEMO_PASSWORD, sessionKeyOf, sleep, uniqueUser, type Client, type DemoApp } from '../support/demo-app.js';
-import { SESSION_ENDED, REJECTED, World, escapeRegExp, send, userIndexKeyOf } from './harness.js';
+import { REPLACED, SESSION_ENDED, REJECTED, World, escapeRegExp, send, userIndexKeyOf, type BootOptions } from './harness.js';
 
 const world = new World();
 const STRATEGIES = ['session-id', 'hashed', 'jwt'] as const;
@@ -58,24 +58,45 @@ afterAll(async () => {
   await world.stop();
 });
 
-/** Store ids of the user's live session hashes (scanned), and of the members of the user's index. */
-async function sessionsOf(demo: DemoApp, user: string): Promise<{ live: string[]; indexed: string[] }> {
+/**
+ * Store ids of the user's session hashes (scanned): live ones, and retired ones (`m:r`, kept
+ * read-only for the rotation grace) with the session that retired them; and the members of the
+ * user's index.
+ */
+async function sessionsOf(demo: DemoApp, user: string): Promise<{ live: string[]; retired: string[]; indexed: string[]; successors: Map<string, string> }> {
   const pattern = new RegExp(`^${escapeRegExp(demo.prefix)}\\{([A-Za-z0-9_-]+)\\}$`);
   const live: string[] = [];
+  const retired: string[] = [];
+  const successors = new Map<string, string>();
   for (const [key, entry] of await world.snapshot()) {
     const id = pattern.exec(key)?.[1];
-    if (id && entry.type === 'hash' && (await world.admin.hget(key, 'm:u')) === user) live.push(id);
+    if (!id || entry.type !== 'hash') continue;
+    const [owner, retiredUntil, previous] = await world.admin.hmget(key, 'm:u', 'm:r', 'm:p');
+    if (previous) successors.set(previous, id);
+    if (owner === user) (retiredUntil ? retired : live).push(id);
   }
   const members = await world.admin.zrange(userIndexKeyOf(demo, user), 0, '-1');
-  return { live: live.sort(), indexed: members.map((m) => m.slice(m.indexOf('.') + 1)).sort() };
+  return { live: live.sort(), retired: retired.sort(), indexed: members.map((m) => m.slice(m.indexOf('.') + 1)).sort(), successors };
 }
 
-/** Every live session of the user is in the user's index ("sign out everywhere" can reach it). */
+/**
+ * Every live session of the user is in the user's index, and every retired one is named by an
+ * indexed session, whose end ends it: "sign out everywhere" reaches them all. Returns the live ones.
+ */
 async function expectNoOrphans(demo: DemoApp, user: string): Promise<string[]> {
-  const { live, indexed } = await sessionsOf(demo, user);
+  const { live, retired, indexed, successors } = await sessionsOf(demo, user);
   expect({ orphans: live.filter((id) => !indexed.includes(id)) }).toEqual({ orphans: [] });
+  expect({ unreachableRetired: retired.filter((id) => !indexed.includes(successors.get(id) ?? '')) }).toEqual({ unreachableRetired: [] });
   return live;
 }
+
+/** The demo's way of presenting a credential on a raw request. */
+const presenting = (demo: DemoApp, credential: string) =>
+  demo.strategy === 'jwt' ? { authorization: `Bearer ${credential}` } : { cookie: `${demo.cookieName}=${credential}` };
+
+/** Cookies a response sets for the session: none may clear it while a newer one is out. */
+const sessionCookies = (demo: DemoApp, res: { headers: Record<string, unknown> }): string[] =>
+  ((res.headers['set-cookie'] as string[] | undefined) ?? []).filter((c) => c.startsWith(`${demo.cookieName}=`));
 
 /** Any key of the app may change in a race; what matters is checked by each case. */
 const anyKeyOf = (demo: DemoApp) => [new RegExp(`^${escapeRegExp(demo.prefix)}`)];
@@ -118,7 +139,7 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     expect((await sessionsOf(demo, user)).indexed).toEqual([]);
   });
 
-  it('a read-only request in flight during rotation still answers 200 (it has nothing to save)', async () => {
+  it('the sign-in race: a read in flight with the old credential answers after the login, as it was, and clears nothing', async () => {
     const { client, user } = await signedIn('rotread');
     const old = client.credential!;
     const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
@@ -130,10 +151,13 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     expect(result.login.status).toBe(200);
     expect(result.slow.status).toBe(200);
     expect(result.slow.body).toEqual({ userId: user });
+    // Arriving last, this answer must not undo the login's new credential.
+    expect(sessionCookies(demo, result.slow)).toEqual([]);
+    expect((await client.get('/me')).status).toBe(200);
     await expectNoOrphans(demo, user);
   });
 
-  it('a write in flight during rotation answers 401 and is not applied to either session (no grace window)', async () => {
+  it('a write in flight during rotation answers 409 and lands in neither session; the old credential is then read-only', async () => {
     const { client, user } = await signedIn('rotwrite');
     const old = client.credential!;
     const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
@@ -143,35 +167,39 @@ describe.each(STRATEGIES)('%s', (strategy) => {
       return { login, slow: await slow };
     });
     expect(result.login.status).toBe(200);
-    expect(result.slow.status).toBe(401);
-    expect(result.slow.body).toEqual(SESSION_ENDED);
-    expect(await world.admin.exists(sessionKeyOf(demo, old))).toBe(0);
+    expect(result.slow.status).toBe(409);
+    expect(result.slow.body).toEqual(REPLACED);
+    expect(sessionCookies(demo, result.slow)).toEqual([]);
+    expect(await world.admin.hget(sessionKeyOf(demo, old), 'm:r')).not.toBeNull();
+    expect(await world.admin.hexists(sessionKeyOf(demo, old), 'd:cart:inflight')).toBe(0);
     expect((await client.get('/cart')).body.items).toEqual([]);
-    // The old credential is dead at once; the new one works.
-    const stale = await send(demo, demo.strategy === 'jwt' ? { authorization: `Bearer ${old}` } : { cookie: `${demo.cookieName}=${old}` });
-    expect(stale.status).toBe(401);
-    expect(stale.body).toEqual(REJECTED);
+    // Within the grace the old credential still reads, as the user it was, and cannot write.
+    const stale = await send(demo, presenting(demo, old));
+    expect(stale.status).toBe(200);
+    expect(stale.body.userId).toBe(user);
+    const staleWrite = await client.as(old).put('/cart/late', { qty: 1 });
+    expect(staleWrite.status).toBe(409);
     expect((await client.get('/me')).status).toBe(200);
     expect(await expectNoOrphans(demo, user)).toHaveLength(1);
   });
 
-  it('two regenerations of one id at once: exactly one wins, the other answers 401, the old id dies', async () => {
+  it('two regenerations of one id at once: exactly one wins, the other answers 409, the id does not fork', async () => {
     const { client, user } = await signedIn('regen2');
     const old = client.credential!;
     const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () =>
       Promise.all([0, 1].map(() => client.as(old).post('/auth/login', { username: user, password: DEMO_PASSWORD }))),
     );
-    expect(result.map((r) => r.status).sort()).toEqual([200, 401]);
+    expect(result.map((r) => r.status).sort()).toEqual([200, 409]);
     const winner = result.find((r) => r.status === 200)!;
-    const loser = result.find((r) => r.status === 401)!;
-    expect(loser.body).toEqual(SESSION_ENDED);
+    const loser = result.find((r) => r.status === 409)!;
+    expect(loser.body).toEqual(REPLACED);
     expect(tokenFrom(demo, loser)).toBeUndefined();
-    const stale = await send(demo, demo.strategy === 'jwt' ? { authorization: `Bearer ${old}` } : { cookie: `${demo.cookieName}=${old}` });
-    expect(stale.status).toBe(401);
-    // The id did not fork: one live session, the winner's, indexed.
+    expect(sessionCookies(demo, loser)).toEqual([]);
+    // One live session, the winner's, indexed; the old id is the winner's retired one.
     const token = tokenFrom(demo, winner)!;
     expect(await expectNoOrphans(demo, user)).toEqual([sessionKeyOf(demo, token).slice(demo.prefix.length + 1, -1)]);
-    const me = await send(demo, demo.strategy === 'jwt' ? { authorization: `Bearer ${token}` } : { cookie: `${demo.cookieName}=${token}` });
+    expect(await world.admin.hget(sessionKeyOf(demo, token), 'm:p')).toBe(sessionKeyOf(demo, old).slice(demo.prefix.length + 1, -1));
+    const me = await send(demo, presenting(demo, token));
     expect(me.status).toBe(200);
     expect(me.body.userId).toBe(user);
   });
@@ -244,6 +272,80 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     // A last "sign out everywhere" leaves exactly the keeper.
     expect((await keeper.delete('/sessions')).status).toBe(204);
     expect(await expectNoOrphans(demo, user)).toHaveLength(1);
+  });
+});
+
+describe.each(STRATEGIES)('%s with rotationGraceMs 0', (strategy) => {
+  let demo: DemoApp;
+  const noGrace: BootOptions = { label: 'nograce', controllers: [SlowController], env: { SESSION_ROTATION_GRACE_MS: '0' } };
+
+  beforeAll(async () => {
+    demo = await world.boot(strategy, noGrace);
+  });
+
+  async function signedIn(label: string): Promise<{ client: Client; user: string }> {
+    const client = demo.client();
+    const user = uniqueUser(label);
+    await client.login(user);
+    return { client, user };
+  }
+
+  it('a read-only request in flight during rotation still answers 200 (it has nothing to save)', async () => {
+    const { client, user } = await signedIn('rotread');
+    const old = client.credential!;
+    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
+      const slow = client.as(old).get(`/slow/me?ms=${SLOW_MS}`);
+      await sleep(HEAD_START_MS);
+      const login = await client.login(user);
+      return { login, slow: await slow };
+    });
+    expect(result.login.status).toBe(200);
+    expect(result.slow.status).toBe(200);
+    expect(result.slow.body).toEqual({ userId: user });
+    await expectNoOrphans(demo, user);
+  });
+
+  it('a write in flight during rotation answers 401 and is not applied to either session', async () => {
+    const { client, user } = await signedIn('rotwrite');
+    const old = client.credential!;
+    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
+      const slow = client.as(old).put(`/slow/cart/inflight?ms=${SLOW_MS}`);
+      await sleep(HEAD_START_MS);
+      const login = await client.login(user);
+      return { login, slow: await slow };
+    });
+    expect(result.login.status).toBe(200);
+    expect(result.slow.status).toBe(401);
+    expect(result.slow.body).toEqual(SESSION_ENDED);
+    expect(await world.admin.exists(sessionKeyOf(demo, old))).toBe(0);
+    expect((await client.get('/cart')).body.items).toEqual([]);
+    // The old credential is dead at once; the new one works.
+    const stale = await send(demo, presenting(demo, old));
+    expect(stale.status).toBe(401);
+    expect(stale.body).toEqual(REJECTED);
+    expect((await client.get('/me')).status).toBe(200);
+    expect(await expectNoOrphans(demo, user)).toHaveLength(1);
+  });
+
+  it('two regenerations of one id at once: exactly one wins, the other answers 401, the old id dies', async () => {
+    const { client, user } = await signedIn('regen2');
+    const old = client.credential!;
+    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () =>
+      Promise.all([0, 1].map(() => client.as(old).post('/auth/login', { username: user, password: DEMO_PASSWORD }))),
+    );
+    expect(result.map((r) => r.status).sort()).toEqual([200, 401]);
+    const winner = result.find((r) => r.status === 200)!;
+    const loser = result.find((r) => r.status === 401)!;
+    expect(loser.body).toEqual(SESSION_ENDED);
+    expect(tokenFrom(demo, loser)).toBeUndefined();
+    const stale = await send(demo, presenting(demo, old));
+    expect(stale.status).toBe(401);
+    // The id did not fork: one live session, the winner's, indexed.
+    const token = tokenFrom(demo, winner)!;
+    expect(await expectNoOrphans(demo, user)).toEqual([sessionKeyOf(demo, token).slice(demo.prefix.length + 1, -1)]);
+    const me = await send(demo, presenting(demo, token));
+    expect(me.status).toBe(200);
+    expect(me.body.userId).toBe(user);
   });
 });
 

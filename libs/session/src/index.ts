@@ -53,6 +53,7 @@ export {
   SessionDataTooLargeError,
   SessionDataError,
   SessionGoneError,
+  SessionReplacedError,
   SessionSignInRequiredError,
   SessionUsageError,
 } from './session.errors.js';

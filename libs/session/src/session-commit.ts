@@ -1,5 +1,11 @@
 import type { ResponseWriter } from './http/http-message.js';
-import { SessionDataTooLargeError, SessionDurabilityError, SessionGoneError, SessionSignInRequiredError } from './session.errors.js';
+import {
+  SessionDataTooLargeError,
+  SessionDurabilityError,
+  SessionGoneError,
+  SessionReplacedError,
+  SessionSignInRequiredError,
+} from './session.errors.js';
 import type { SessionState } from './session-state.js';
 import { largestKey } from './store/session-data.util.js';
 import type { SessionDelta, WriteRefusal } from './store/session-store.interface.js';
@@ -134,5 +140,6 @@ async function dropPrevious(state: SessionState): Promise<void> {
 function check(outcome: 'ok' | WriteRefusal, delta: SessionDelta, state: SessionState): void {
   if (outcome === 'ok') return;
   if (outcome === 'gone') throw new SessionGoneError();
+  if (outcome === 'replaced') throw new SessionReplacedError();
   throw new SessionDataTooLargeError(largestKey(delta.set), state.backend.options.maxDataBytes);
 }

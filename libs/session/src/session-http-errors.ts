@@ -1,5 +1,6 @@
 import {
   BadRequestException,
+  ConflictException,
   PayloadTooLargeException,
   ServiceUnavailableException,
   UnauthorizedException,
@@ -10,6 +11,7 @@ import {
   SessionDataTooLargeError,
   SessionDurabilityError,
   SessionGoneError,
+  SessionReplacedError,
   SessionStoreUnavailableError,
   SessionSignInRequiredError,
 } from './session.errors.js';
@@ -20,7 +22,8 @@ const RETRY_AFTER_SECONDS = '1';
 /**
  * Maps the library's errors to HTTP answers: a store outage is a 503 with Retry-After (never a 500
  * and never an anonymous request), so is a sign-out the replicas did not confirm (`durability`),
- * a session ended mid-request a 401, oversized data a 413.
+ * a session ended mid-request a 401, a rotated-away one changed within its grace a 409, oversized
+ * data a 413.
  */
 export function toHttpError(error: unknown, response: ResponseWriter): unknown {
   if (error instanceof SessionStoreUnavailableError) {
@@ -32,6 +35,7 @@ export function toHttpError(error: unknown, response: ResponseWriter): unknown {
     return new ServiceUnavailableException(error.message);
   }
   if (error instanceof SessionGoneError) return new UnauthorizedException(error.message);
+  if (error instanceof SessionReplacedError) return new ConflictException(error.message);
   if (error instanceof SessionDataTooLargeError) return new PayloadTooLargeException(error.message);
   if (error instanceof SessionSignInRequiredError) return new UnauthorizedException(error.message);
   if (error instanceof SessionDataError) return new BadRequestException(error.message);

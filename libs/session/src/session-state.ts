@@ -35,6 +35,8 @@ export class SessionState {
   lastAccessAt: number;
   userAgent: string | null;
   strategy: SessionStrategy;
+  /** Set when the request came with a rotated-away credential (see StoredSession.retiredUntil): read-only. */
+  readonly retired: boolean;
   /**
    * Data key -> JSON text, including this request's changes. The loaded record's own map until
    * the request first changes a key (see editValues): a near-cache entry serves many requests,
@@ -72,6 +74,7 @@ export class SessionState {
       this.data = stored.data;
       this.ownsData = false;
       this.strategy = init.strategy;
+      this.retired = stored.retiredUntil !== undefined;
     } else {
       const now = Date.now();
       this.storeId = null;
@@ -84,6 +87,7 @@ export class SessionState {
       this.data = new Map();
       this.ownsData = true;
       this.strategy = backend.issuer;
+      this.retired = false;
     }
   }
 

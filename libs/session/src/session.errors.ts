@@ -65,6 +65,17 @@ export class SessionGoneError extends SessionError {
   }
 }
 
+/**
+ * The request carried the credential of a session that a sign-in or `regenerate()` replaced
+ * moments ago (within `rotationGraceMs`): such a request may read that session, as it was, but
+ * not change, rotate or end it. Mapped to HTTP 409; the client retries with the new credential.
+ */
+export class SessionReplacedError extends SessionError {
+  constructor() {
+    super('This session was replaced moments ago (a sign-in or regenerate()): it can be read but not changed; retry with the new credential');
+  }
+}
+
 /** The request needs a signed-in session (e.g. the jwt strategy cannot hold a guest session). Mapped to 401. */
 export class SessionSignInRequiredError extends SessionError {}
 

@@ -6,7 +6,7 @@ import type { ResponseWriter } from './http/http-message.js';
 import { resolveSessionOptions, type ResolvedSessionOptions } from './options/resolved-options.js';
 import { commitSession } from './session-commit.js';
 import { SessionLoader } from './session-loader.js';
-import { SessionDataError, SessionDataTooLargeError, SessionGoneError, SessionUsageError } from './session.errors.js';
+import { SessionDataError, SessionDataTooLargeError, SessionGoneError, SessionReplacedError, SessionUsageError } from './session.errors.js';
 import { MemorySessionStore } from './store/memory-session.store.js';
 import { SessionIdStrategy } from './strategies/session-id.strategy.js';
 import { newHandle, type UserSession } from './user-session.js';
@@ -295,7 +295,7 @@ describe('commitSession', () => {
 });
 
 describe('logIn', () => {
-  it('rotates a guest session: new id and handle, data and createdAt kept, old id gone', async () => {
+  it('rotates a guest session: new id and handle, data and createdAt kept, old id retired', async () => {
     const oldId = await persisted({ cart: ['A1', 'B2'] });
     const before = (await store.find(oldId))!;
 
@@ -309,14 +309,64 @@ describe('logIn', () => {
     expect(newId).not.toBe(oldId);
     expect(session.token).toBe(newId);
     expect(session.id).not.toBe(oldHandle);
-    expect(await store.find(oldId)).toBeNull();
+    expect((await store.find(oldId))?.retiredUntil).toBeGreaterThan(Date.now());
 
     const after = (await store.find(newId))!;
     expect(after).toMatchObject({ userId: 'alice', handle: session.id, createdAt: before.createdAt });
     expect(after.absoluteDeadline).toBe(before.absoluteDeadline);
     expect(Object.fromEntries(after.data)).toEqual({ cart: '["A1","B2"]' });
-    await expect(loader.load({ headers: { cookie: `__Host-sid=${oldId}` } })).resolves.toMatchObject({ kind: 'rejected' });
     expect((await open(newId)).userId).toBe('alice');
+  });
+
+  it('serves a rotated-away credential its own old session, read-only, within rotationGraceMs', async () => {
+    const oldId = await persisted({ cart: ['A1'] });
+    const session = await open(oldId);
+    const oldHandle = session.id;
+    await session.logIn('alice');
+    session.set('cart', ['A1', 'B2']);
+    await finish(session);
+
+    const late = await open(oldId);
+    expect(late.isReplaced).toBe(true);
+    expect(late.userId).toBeNull(); // the guest it was, never the user it became
+    expect(late.id).toBe(oldHandle);
+    expect(late.get('cart')).toEqual(['A1']);
+    expect(() => late.set('cart', [])).toThrow(SessionReplacedError);
+    expect(() => late.delete('cart')).toThrow(SessionReplacedError);
+    expect(() => late.destroy()).toThrow(SessionReplacedError);
+    await expect(late.increment('visits')).rejects.toThrow(SessionReplacedError);
+    await expect(late.logIn('mallory')).rejects.toThrow(SessionReplacedError);
+    await expect(late.regenerate()).rejects.toThrow(SessionReplacedError);
+    // Nothing to save and nothing sent: the credential is neither refreshed nor cleared.
+    expect((await finish(late)).setCookies).toEqual([]);
+    expect(await storedData(oldId)).toEqual({ cart: '["A1"]' });
+  });
+
+  it('a write that loaded the session before the rotation and saves after it is refused with 409, not applied', async () => {
+    const oldId = await persisted({ cart: ['A1'] }, 'alice');
+    const slow = await open(oldId);
+    const login = await open(oldId);
+    await login.logIn('alice');
+    const newId = (await finish(login)).issuedId!;
+
+    slow.set('cart', ['X']);
+    await expect(finish(slow)).rejects.toThrow(SessionReplacedError);
+    expect(await storedData(oldId)).toEqual({ cart: '["A1"]' });
+    expect(await storedData(newId)).toEqual({ cart: '["A1"]' });
+  });
+
+  it('with rotationGraceMs 0 the old credential is refused at once', async () => {
+    store.close();
+    options = resolveSessionOptions({ store: 'memory', maxDataBytes: 1024, rotationGraceMs: 0 });
+    store = new MemorySessionStore(options);
+    loader = new SessionLoader(store, options, [new SessionIdStrategy(options)]);
+    const oldId = await persisted({ cart: ['A1'] });
+    const session = await open(oldId);
+    await session.logIn('alice');
+    await finish(session);
+
+    expect(await store.find(oldId)).toBeNull();
+    await expect(loader.load({ headers: { cookie: `__Host-sid=${oldId}` } })).resolves.toMatchObject({ kind: 'rejected' });
   });
 
   it('rotates again when the same user signs in again, keeping the data', async () => {
@@ -325,7 +375,7 @@ describe('logIn', () => {
     await session.logIn('alice');
     const newId = (await finish(session)).issuedId!;
     expect(newId).not.toBe(oldId);
-    expect(await store.find(oldId)).toBeNull();
+    expect((await store.find(oldId))?.retiredUntil).toBeGreaterThan(Date.now());
     expect(await storedData(newId)).toEqual({ theme: '"dark"' });
   });
 

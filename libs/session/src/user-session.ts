@@ -1,5 +1,5 @@
 import { randomToken } from './crypto.util.js';
-import { SessionDataError, SessionDataTooLargeError, SessionGoneError, SessionUsageError } from './session.errors.js';
+import { SessionDataError, SessionDataTooLargeError, SessionGoneError, SessionReplacedError, SessionUsageError } from './session.errors.js';
 import { SessionState } from './session-state.js';
 import { dataField, fieldCost } from './store/redis-schema.js';
 import { CREDENTIAL_BYTES, USER_ID } from './strategies/credential-shape.js';
@@ -132,6 +132,7 @@ export class UserSession<T extends object = Record<string, unknown>> {
     if (result === 'not-an-integer') throw notInteger(key);
     if (result === 'too-large') throw new SessionDataTooLargeError(key, state.backend.options.maxDataBytes);
     if (result === 'gone') throw new SessionGoneError();
+    if (result === 'replaced') throw new SessionReplacedError();
     state.editValues().set(key, String(result));
     return result;
   }
@@ -157,13 +158,28 @@ export class UserSession<T extends object = Record<string, unknown>> {
     await this.regenerate();
   }
 
-  /** Ends the session: it is deleted before the response is sent and the credential is cleared. */
+  /**
+   * Ends the session: it is deleted before the response is sent and the credential is cleared.
+   * Throws `SessionReplacedError` (409) for a session a rotation replaced moments ago.
+   */
   destroy(): void {
-    this.state.destroyed = true;
+    const state = this.state;
+    if (state.retired) throw new SessionReplacedError();
+    state.destroyed = true;
+  }
+
+  /**
+   * True when the request came with a credential a sign-in or `regenerate()` replaced moments ago
+   * (within `rotationGraceMs`): the session reads as it was then, and every change throws
+   * `SessionReplacedError` (409).
+   */
+  get isReplaced(): boolean {
+    return this.state.retired;
   }
 
   private writable(): SessionState {
     const state = this.state;
+    if (state.retired) throw new SessionReplacedError();
     if (state.destroyed) throw new SessionUsageError('This session was destroyed earlier in the request');
     if (state.committed) throw new SessionUsageError('This session was already saved; change it before the response is sent');
     return state;

@@ -245,6 +245,38 @@ describe('RedisSessionStore on Redis', () => {
     expect(await admin.pexpiretime(key)).toBe((touched?.lastAccessAt ?? 0) + base.idleMs);
   });
 
+  it('rotation with a grace retires the old key: TTL cut to the grace, never touched, unindexed, named by the new key', async () => {
+    const { store } = await open({ rotationGraceMs: 2_000, touchAfterMs: 0 });
+    const user = newUserId();
+    const old = newSession({ userId: user });
+    await store.create(old);
+    const to = newTarget({ userId: user });
+    const before = Date.now();
+
+    expect(await store.rotate(old.storeId, to, delta())).toBe('ok');
+    const after = Date.now();
+
+    const oldKey = sessionKey(PREFIX, old.storeId);
+    const graceEnd = Number(await admin.hget(oldKey, META.retiredUntil));
+    expect(graceEnd).toBeGreaterThanOrEqual(before + 2_000);
+    expect(graceEnd).toBeLessThanOrEqual(after + 2_000);
+    expect(await admin.pexpiretime(oldKey)).toBe(graceEnd);
+    expect(await admin.hget(sessionKey(PREFIX, to.storeId), META.previous)).toBe(old.storeId);
+    expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1')).toEqual([indexMember(to.handle, to.storeId)]);
+
+    // A touch is due on every read (touchAfterMs 0), yet reading the retired key writes nothing.
+    const lastAccess = await admin.hget(oldKey, META.lastAccess);
+    const calls = await commandCalls();
+    expect((await store.find(old.storeId))?.retiredUntil).toBe(graceEnd);
+    expect(writesBetween(calls, await commandCalls())).toEqual({});
+    expect(await admin.hget(oldKey, META.lastAccess)).toBe(lastAccess);
+    expect(await admin.pexpiretime(oldKey)).toBe(graceEnd);
+
+    // Ending the new session deletes the retired one too.
+    expect(await store.destroy(to.storeId)).toBe(true);
+    expect(await admin.exists(oldKey)).toBe(0);
+  });
+
   it('find is one round trip: a single EVALSHA, with or without a touch', async () => {
     const { store, client } = await open({ touchAfterMs: 0 });
     const session = newSession({ userId: newUserId() });

@@ -611,6 +611,106 @@ export function describeSessionStoreContract(name: string, makeStore: MakeStore)
       });
     });
 
+    describe('rotate with rotationGraceMs', () => {
+      const GRACE_MS = 400;
+
+      it('retires the old session: readable as it was, never slid, refused for writes, unlisted, gone after the grace', async () => {
+        const store = await open({ rotationGraceMs: GRACE_MS, touchAfterMs: 1 });
+        const user = newUserId();
+        const old = newSession({ userId: user, data: data({ cart: '[1]' }) });
+        await store.create(old);
+        const to = newTarget({ userId: user });
+        const before = Date.now();
+
+        expect(await store.rotate(old.storeId, to, delta({ cart: '[1,2]' }))).toBe('ok');
+
+        const retired = await store.find(old.storeId);
+        expect(retired?.data).toEqual(data({ cart: '[1]' }));
+        expect(retired?.userId).toBe(user);
+        expect(retired?.handle).toBe(old.handle);
+        expect(retired?.retiredUntil).toBeGreaterThanOrEqual(before + GRACE_MS);
+        expect(retired?.retiredUntil).toBeLessThanOrEqual(Date.now() + GRACE_MS);
+        expect((await store.find(to.storeId))?.data).toEqual(data({ cart: '[1,2]' }));
+        expect((await store.find(to.storeId))?.retiredUntil).toBeUndefined();
+
+        expect(await store.commit(old.storeId, delta({ cart: '[9]' }))).toBe('replaced');
+        expect(await store.increment(old.storeId, 'n', 1)).toBe('replaced');
+        expect(await store.rotate(old.storeId, newTarget({ userId: user }), delta())).toBe('replaced');
+        expect((await store.find(old.storeId))?.data).toEqual(data({ cart: '[1]' }));
+        expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([to.handle]);
+
+        // Read with a touch due (touchAfterMs 1) all along: a retired session still ends on time.
+        while (Date.now() < before + GRACE_MS - 100) {
+          expect(await store.find(old.storeId)).not.toBeNull();
+          await sleep(50);
+        }
+        await sleep(before + GRACE_MS + 50 - Date.now());
+        expect(await store.find(old.storeId)).toBeNull();
+        expect(await store.find(to.storeId)).not.toBeNull();
+      });
+
+      it('ends the retired session with the new one: destroy, revoke by handle, revoke all', async () => {
+        const store = await open({ rotationGraceMs: 60_000 });
+        const user = newUserId();
+        const [a, b, c] = sessionsOf(user, 3);
+        const targets = [a, b, c].map(() => newTarget({ userId: user }));
+        for (const [i, s] of [a, b, c].entries()) {
+          await store.create(s);
+          expect(await store.rotate(s.storeId, targets[i], delta())).toBe('ok');
+          expect(await store.find(s.storeId)).not.toBeNull();
+        }
+
+        expect(await store.destroy(targets[0].storeId)).toBe(true);
+        expect(await store.find(a.storeId)).toBeNull();
+        expect(await store.destroyByHandle(user, targets[1].handle)).toBe(true);
+        expect(await store.find(b.storeId)).toBeNull();
+        expect(await store.destroyAllForUser(user)).toBe(1);
+        expect(await store.find(c.storeId)).toBeNull();
+      });
+
+      it('keeps one retired session per live one: a second rotation ends the first retired id', async () => {
+        const store = await open({ rotationGraceMs: 60_000 });
+        const first = newSession();
+        await store.create(first);
+        const second = newTarget();
+        const third = newTarget({ userId: newUserId() });
+
+        expect(await store.rotate(first.storeId, second, delta())).toBe('ok');
+        expect(await store.rotate(second.storeId, third, delta())).toBe('ok');
+
+        expect(await store.find(first.storeId)).toBeNull();
+        expect((await store.find(second.storeId))?.retiredUntil).toBeGreaterThan(Date.now());
+        expect((await store.find(third.storeId))?.userId).toBe(third.userId);
+      });
+
+      it('two rotations of one id at once: one wins, the other is refused and leaves nothing behind', async () => {
+        const store = await open({ rotationGraceMs: 60_000 });
+        const user = newUserId();
+        const old = newSession({ userId: user });
+        await store.create(old);
+        const targets = [newTarget({ userId: user }), newTarget({ userId: user })];
+
+        const outcomes = await Promise.all(targets.map((t) => store.rotate(old.storeId, t, delta())));
+
+        expect([...outcomes].sort()).toEqual(['ok', 'replaced']);
+        const winner = targets[outcomes.indexOf('ok')];
+        const loser = targets[outcomes.indexOf('replaced')];
+        expect(await store.find(loser.storeId)).toBeNull();
+        expect(await store.find(winner.storeId)).not.toBeNull();
+        // The loser's clean-up did not cut the winner's grace.
+        expect((await store.find(old.storeId))?.retiredUntil).toBeGreaterThan(Date.now());
+        expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([winner.handle]);
+      });
+
+      it('without a grace, the old id dies at once', async () => {
+        const store = await open({ rotationGraceMs: 0 });
+        const old = newSession();
+        await store.create(old);
+        expect(await store.rotate(old.storeId, newTarget(), delta())).toBe('ok');
+        expect(await store.find(old.storeId)).toBeNull();
+      });
+    });
+
     it('ping answers true', async () => {
       const store = await open();
       expect(await store.ping()).toBe(true);

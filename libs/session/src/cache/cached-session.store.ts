@@ -149,7 +149,13 @@ export class CachedSessionStore implements SessionStore {
   /** A cached copy is served only while Redis would still hold it and no touch is due. */
   private servable(session: StoredSession, now: number): boolean {
     const { idleMs, touchAfterMs } = this.settings;
-    return now < session.absoluteDeadline && now < session.lastAccessAt + idleMs && now - session.lastAccessAt < touchAfterMs;
+    const { retiredUntil } = session;
+    return (
+      now < session.absoluteDeadline &&
+      now < session.lastAccessAt + idleMs &&
+      now - session.lastAccessAt < touchAfterMs &&
+      (retiredUntil === undefined || now < retiredUntil)
+    );
   }
 
   /**

@@ -90,6 +90,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       ? { replicas: options.durability.replicas, timeoutMs: options.durability.timeoutMs, writes: options.durability.writes === true }
       : null,
     batchWrites: options.batchWrites ?? true,
+    rotationGraceMs: options.rotationGraceMs ?? SESSION_DEFAULTS.rotationGraceMs,
   };
 }
 

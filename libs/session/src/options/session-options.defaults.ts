@@ -11,4 +11,5 @@ export const SESSION_DEFAULTS = {
   minHmacSecretBytes: 32,
   cacheMaxEntries: 10_000,
   cacheTtlMs: 30_000,
+  rotationGraceMs: 5_000,
 } as const;

@@ -137,6 +137,15 @@ export interface SessionModuleOptions {
   jwt?: SessionJwtOptions;
   /** Maximum bytes of session data (keys + JSON values). @default 65536 */
   maxDataBytes?: number;
+  /**
+   * After a sign-in or `regenerate()` rotates a session, how long (ms) requests still in flight
+   * with the old credential are served the old session as it was, read-only (changes answer 409),
+   * instead of 401 with the credential cleared, which could sign the user out when that answer
+   * reaches the browser after the new credential. The new session's own data is never served to
+   * the old credential. A logout or revoke of the new session ends the grace at once. 0: off.
+   * @default 5000
+   */
+  rotationGraceMs?: number;
   /** Maximum live sessions per user; the oldest is evicted on login. @default no limit */
   maxSessionsPerUser?: number;
   /** 'global' registers SessionGuard for every route; otherwise use @UseGuards(SessionGuard). */

@@ -8,7 +8,7 @@ import type { SessionModuleOptions } from './session-options.interface.js';
 
 const SECRET = 'unit-test-hmac-secret-0123456789abcdef'; // 38 bytes
 const KNOWN =
-  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard, cache, csrf, expiryEvents, metrics, durability, batchWrites';
+  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard, cache, csrf, expiryEvents, metrics, durability, batchWrites, rotationGraceMs';
 
 /** Resolves options that are expected to be invalid and returns the SessionConfigError. */
 function configError(options: unknown): SessionConfigError {
@@ -51,7 +51,17 @@ describe('resolveSessionOptions: defaults', () => {
       metrics: { meterProvider: null },
       durability: null,
       batchWrites: true,
+      rotationGraceMs: 5000,
     });
+  });
+
+  it('keeps a rotated-away session readable for 5 s unless rotationGraceMs says otherwise (0 to 60000 ms)', () => {
+    const url = 'redis://redis.test:6380/0';
+    expect(resolveSessionOptions({ redis: { url }, rotationGraceMs: 0 }).rotationGraceMs).toBe(0);
+    expect(resolveSessionOptions({ redis: { url }, rotationGraceMs: 60_000 }).rotationGraceMs).toBe(60_000);
+    for (const bad of [-1, 60_001, 1.5, '5000']) {
+      expectProblems({ redis: { url }, rotationGraceMs: bad }, [`rotationGraceMs must be an integer from 0 (off) to 60000 ms (got ${JSON.stringify(bad)})`]);
+    }
   });
 
   it('batches Redis writes unless batchWrites is false, and refuses anything but a boolean', () => {

@@ -21,6 +21,7 @@ import { checkOperationsOptions } from './session-operations.rules.js';
 const POSITIVE_INT = { message: 'must be a positive integer' };
 const TEXT = { message: 'must be a string' };
 const FLAG = { message: 'must be true or false' };
+const GRACE = { message: 'must be an integer from 0 (off) to 60000 ms' };
 
 class TtlDto {
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) idle?: number;
@@ -68,6 +69,7 @@ class SessionOptionsDto {
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) maxSessionsPerUser?: number;
   @IsOptional() @IsIn(['global', 'manual'], { message: "must be 'global' or 'manual'" }) guard?: string;
   @IsOptional() @IsBoolean(FLAG) batchWrites?: boolean;
+  @IsOptional() @IsInt(GRACE) @Min(0, GRACE) @Max(60_000, GRACE) rotationGraceMs?: number;
 }
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
@@ -79,7 +81,7 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
-const DTO_FIELDS = new Set(['store', 'ttl', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard', 'batchWrites']);
+const DTO_FIELDS = new Set(['store', 'ttl', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard', 'batchWrites', 'rotationGraceMs']);
 
 /** Checks the raw options field by field, then the rules that span several fields. */
 export function collectOptionProblems(raw: unknown): string[] {

@@ -17,6 +17,10 @@ interface Entry {
   session: StoredSession;
   lastAccessAt: number;
   data: Map<string, string>;
+  /** Set once a rotation retired the session: read-only until then (see SessionStore.rotate). */
+  retiredUntil?: number;
+  /** The session this one retired when it was rotated in: it ends with this one. */
+  previous?: string;
 }
 
 const SWEEP_EVERY_MS = 60_000;
@@ -44,7 +48,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
     const entry = this.live(storeId);
     if (!entry) return null;
     const now = Date.now();
-    if (now - entry.lastAccessAt >= this.settings.touchAfterMs) entry.lastAccessAt = now;
+    if (entry.retiredUntil === undefined && now - entry.lastAccessAt >= this.settings.touchAfterMs) entry.lastAccessAt = now;
     return this.snapshot(entry);
   }
 
@@ -60,6 +64,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
   async commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
     const entry = this.live(storeId);
     if (!entry) return 'gone';
+    if (entry.retiredUntil !== undefined) return 'replaced';
     const data = applyDelta(entry.data, delta);
     if (dataBytes(data) > this.settings.maxDataBytes) return 'too-large';
     entry.data = data;
@@ -70,6 +75,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
   async increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal> {
     const entry = this.live(storeId);
     if (!entry) return 'gone';
+    if (entry.retiredUntil !== undefined) return 'replaced';
     const old = entry.data.get(key);
     if (old !== undefined && !/^-?\d+$/.test(old)) return 'not-an-integer';
     const text = String(Number(old ?? '0') + by);
@@ -83,12 +89,15 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
   async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
     const entry = this.live(fromStoreId);
     if (!entry || this.revokedSince(to.userId, to.notRevokedSince)) return 'gone';
+    if (entry.retiredUntil !== undefined) return 'replaced';
     const data = applyDelta(entry.data, delta);
     if (dataBytes(data) > this.settings.maxDataBytes) return 'too-large';
     const sameUser = entry.session.userId !== null && entry.session.userId === to.userId;
     const next: NewSession = { ...entry.session, ...to, data };
-    this.insert(next);
-    await this.destroy(fromStoreId);
+    const graceMs = this.settings.rotationGraceMs ?? 0;
+    this.insert(next, graceMs > 0 ? fromStoreId : undefined);
+    if (graceMs > 0) this.retire(fromStoreId, entry, Date.now() + graceMs);
+    else await this.destroy(fromStoreId);
     if (!sameUser) this.evictOverLimit(next);
     return 'ok';
   }
@@ -98,6 +107,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
     if (!entry) return false;
     this.sessions.delete(storeId);
     if (entry.session.userId) this.users.get(entry.session.userId)?.delete(storeId);
+    if (entry.previous) this.sessions.delete(entry.previous);
     return entry.lastAccessAt + this.settings.idleMs > Date.now() && entry.session.absoluteDeadline > Date.now();
   }
 
@@ -149,15 +159,23 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
     return at !== undefined && at >= since! && Date.now() - at < REVOKED_MARK_TTL_MS;
   }
 
-  private insert(session: NewSession): void {
+  private insert(session: NewSession, previous?: string): void {
     const now = Date.now();
     const stored: StoredSession = { ...session, lastAccessAt: now };
-    this.sessions.set(session.storeId, { session: stored, lastAccessAt: now, data: new Map(session.data) });
+    this.sessions.set(session.storeId, { session: stored, lastAccessAt: now, data: new Map(session.data), previous });
     if (session.userId) {
       const index = this.users.get(session.userId) ?? new Map<string, string>();
       index.set(session.storeId, session.handle);
       this.users.set(session.userId, index);
     }
+  }
+
+  /** Unlisted and read-only until `until`; the session it had retired itself ends now (one per live session). */
+  private retire(storeId: string, entry: Entry, until: number): void {
+    entry.retiredUntil = until;
+    if (entry.session.userId) this.users.get(entry.session.userId)?.delete(storeId);
+    if (entry.previous) this.sessions.delete(entry.previous);
+    entry.previous = undefined;
   }
 
   /** Evicts the user's oldest sessions beyond maxSessionsPerUser, never the one just added. */
@@ -177,8 +195,13 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
     const entry = this.sessions.get(storeId);
     if (!entry) return null;
     const now = Date.now();
+    if (entry.retiredUntil !== undefined && now >= entry.retiredUntil) {
+      // Its grace is over: it ends quietly, as a rotated-away session does without a grace.
+      this.sessions.delete(storeId);
+      return null;
+    }
     if (now >= entry.session.absoluteDeadline || now >= entry.lastAccessAt + this.settings.idleMs) {
-      if (this.settings.expiryEvents) {
+      if (this.settings.expiryEvents && entry.retiredUntil === undefined) {
         const { handle, userId, absoluteDeadline } = entry.session;
         this.expired.push({ handle, userId, reason: entry.lastAccessAt + this.settings.idleMs >= absoluteDeadline ? 'absolute' : 'idle' });
       }
@@ -189,7 +212,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
   }
 
   private snapshot(entry: Entry): StoredSession {
-    return { ...entry.session, lastAccessAt: entry.lastAccessAt, data: new Map(entry.data) };
+    return { ...entry.session, lastAccessAt: entry.lastAccessAt, data: new Map(entry.data), retiredUntil: entry.retiredUntil };
   }
 
   private sweep(): void {

@@ -3,7 +3,8 @@
  * reviewable in one place (and the README's key table can be checked against it).
  *
  * Layout:
- *   <prefix>{<storeId>}        HASH  one session: META fields + one `d:<key>` field per data key
+ *   <prefix>{<storeId>}        HASH  one session: META fields + one `d:<key>` field per data key;
+ *                                    after a rotation, for `rotationGraceMs`, the retired one (`m:r`)
  *   <prefix>user:{<userId>}    ZSET  the user's sessions, member `<handle>.<storeId>`, score = absolute deadline (ms)
  *   <prefix>ended              Pub/Sub channel (not a key): "a session ended", so every instance closes its sockets
  *
@@ -36,6 +37,13 @@ export const META = {
   strategy: 'm:k',
   /** Recent `increment` op ids with their results (`;<op>=<value>` x 16), for exactly-once re-sends. */
   ops: 'm:o',
+  /**
+   * Set when a rotation replaced the session (epoch ms, the end of `rotationGraceMs`): until then
+   * requests still in flight with the old credential read it, and nothing may change it.
+   */
+  retiredUntil: 'm:r',
+  /** On the session a rotation made: the store id of the retired one, which ends with it. */
+  previous: 'm:p',
 } as const;
 
 /** How many recent increment op ids a session remembers (covers every re-send of one connection). */
@@ -74,10 +82,13 @@ local function judge(key, raw_last, raw_deadline, now, idle)
   end
   return deadline, last
 end
+-- A live, writable session: its deadline and size; nil when absent or expired, and nil with
+-- 'retired' for one a rotation replaced (read-only until its grace ends, then gone).
 local function alive(key, now, idle)
-  local meta = redis.call('HMGET', key, '${META.lastAccess}', '${META.deadline}', '${META.size}')
+  local meta = redis.call('HMGET', key, '${META.lastAccess}', '${META.deadline}', '${META.size}', '${META.retiredUntil}')
   local deadline = judge(key, meta[1], meta[2], now, idle)
   if not deadline then return nil end
+  if meta[4] then return nil, 'retired' end
   return deadline, tonumber(meta[3] or '0') or 0
 end
 `;
@@ -108,7 +119,8 @@ for i = 1, #fields, 2 do
 end
 local deadline, last = judge(KEYS[1], raw_last, raw_deadline, now, idle)
 if not deadline then return nil end
-if now - last >= touch_after then
+-- A retired session is never slid: it must end with its grace. Checked only when a touch is due.
+if now - last >= touch_after and redis.call('HEXISTS', KEYS[1], '${META.retiredUntil}') == 0 then
   redis.call('HSET', KEYS[1], '${META.lastAccess}', ARGV[1])
   expire_at(KEYS[1], now, idle, deadline)
   fields[last_at] = ARGV[1]
@@ -132,12 +144,13 @@ return 1
  * Apply a delta (fields to set, fields to delete) to a live session. A destroyed or expired session
  * is never recreated, the size limit is checked against the stored size atomically, and the expiry
  * is refreshed in the same step. ARGV: now, idleMs, maxBytes, nSet, set pairs..., fields to delete...
- * Returns {1, newSize}, {0} when the session is gone, {-1} when over maxBytes (nothing written).
+ * Returns {1, newSize}, {0} when the session is gone, {-1} when over maxBytes (nothing written),
+ * {-3} when a rotation replaced it.
  */
 const COMMIT = `${EXPIRE_AT}
 local now, idle, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local deadline, size = alive(KEYS[1], now, idle)
-if not deadline then return {0} end
+if not deadline then return {size == 'retired' and -3 or 0} end
 local n_set = tonumber(ARGV[4])
 local last_set = 4 + n_set * 2
 for i = 5, last_set, 2 do
@@ -163,12 +176,12 @@ return {1, size}
  * re-sent command (ioredis after a reconnect, Cluster after a redirect) whose op id is among the
  * session's last REMEMBERED_OPS (16) returns the first result and changes nothing. ARGV: now, idleMs,
  * maxBytes, field, by, op id (base64url). Returns {1, newValue}, {0} gone, {-1} over maxBytes,
- * {-2} the field is not an integer.
+ * {-2} the field is not an integer, {-3} replaced by a rotation.
  */
 const INCREMENT = `${EXPIRE_AT}
 local now, idle, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local deadline, size = alive(KEYS[1], now, idle)
-if not deadline then return {0} end
+if not deadline then return {size == 'retired' and -3 or 0} end
 local field, op = ARGV[4], ARGV[6]
 local ops = redis.call('HGET', KEYS[1], '${META.ops}') or ''
 local seen = string.find(ops, ';' .. op .. '=', 1, true)
@@ -191,11 +204,37 @@ expire_at(KEYS[1], now, idle, deadline)
 return {1, text}
 `;
 
-/** Delete a session and return its {userId, handle} so the caller can unlink it from the user index. */
+/**
+ * Delete a session and return its {userId, handle, previous} so the caller can unlink it from the
+ * user index and delete the session it retired (another slot on Cluster, so not from here).
+ */
 const DESTROY = `
-local meta = redis.call('HMGET', KEYS[1], '${META.userId}', '${META.handle}')
+local meta = redis.call('HMGET', KEYS[1], '${META.userId}', '${META.handle}', '${META.previous}')
 if redis.call('DEL', KEYS[1]) == 0 then return nil end
-return {meta[1] or '', meta[2] or ''}
+return {meta[1] or '', meta[2] or '', meta[3] or ''}
+`;
+
+/**
+ * Retire a session a rotation replaced: it stays readable (never writable, never slid) until
+ * ARGV[3], the end of the grace, so requests still in flight with its credential are not taken
+ * for forged ones. Refused: nil when it is absent or expired, 0 when already retired (a concurrent
+ * rotation won). Returns {userId, handle, previous}: the caller unlinks it from the user index and
+ * deletes the session it had itself retired, so one live session keeps at most one retired one.
+ * ARGV: now, idleMs, grace end.
+ */
+const RETIRE = `
+local now, idle, grace_end = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local meta = redis.call('HMGET', KEYS[1], '${META.lastAccess}', '${META.deadline}', '${META.retiredUntil}',
+  '${META.userId}', '${META.handle}', '${META.previous}')
+if meta[3] then return 0 end
+local deadline = judge(KEYS[1], meta[1], meta[2], now, idle)
+if not deadline then return nil end
+local at = grace_end
+if deadline < at then at = deadline end
+redis.call('HSET', KEYS[1], '${META.retiredUntil}', grace_end)
+redis.call('HDEL', KEYS[1], '${META.previous}')
+redis.call('PEXPIREAT', KEYS[1], at)
+return {meta[4] or '', meta[5] or '', meta[6] or ''}
 `;
 
 /**
@@ -236,6 +275,7 @@ export const SCRIPTS = {
   sessionCommit: { numberOfKeys: 1, lua: COMMIT },
   sessionIncrement: { numberOfKeys: 1, lua: INCREMENT },
   sessionDestroy: { numberOfKeys: 1, lua: DESTROY },
+  sessionRetire: { numberOfKeys: 1, lua: `${EXPIRE_AT}${RETIRE}` },
   userIndexAdd: { numberOfKeys: 1, lua: INDEX_ADD },
   userIndexList: { numberOfKeys: 1, lua: INDEX_LIST },
 } as const;

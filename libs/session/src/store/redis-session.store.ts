@@ -134,20 +134,17 @@ export class RedisSessionStore implements SessionStore {
   async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
     const old = await this.readWithoutTouch(fromStoreId);
     if (!old) return 'gone';
+    if (old.retiredUntil !== undefined) return 'replaced';
     const data = applyDelta(old.data, delta);
     const size = dataBytes(data);
     if (size > this.settings.maxDataBytes) return 'too-large';
     const next: NewSession = { ...old, ...to, data };
     const sameUser = old.userId !== null && old.userId === to.userId;
+    const graceMs = this.settings.rotationGraceMs ?? 0;
     const now = Date.now();
-    const created = await this.run(
-      'sessionCreate',
-      this.key(to.storeId),
-      now,
-      this.settings.idleMs,
-      old.absoluteDeadline,
-      ...this.encodeFields(next, now, size),
-    );
+    const fields = this.encodeFields(next, now, size);
+    if (graceMs > 0) fields.push(META.previous, fromStoreId);
+    const created = await this.run('sessionCreate', this.key(to.storeId), now, this.settings.idleMs, old.absoluteDeadline, ...fields);
     if (created !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
     const carrier = this.durableWriteCarrier();
     await this.deadlines?.add(next);
@@ -156,27 +153,56 @@ export class RedisSessionStore implements SessionStore {
       ? await this.indexAdd(to.userId, to.handle, to.storeId, old.absoluteDeadline, !sameUser)
       : [];
     const revoked = to.userId !== null && (await this.revokedSince(to.userId, to.notRevokedSince));
-    // The old session must still exist when it is deleted: if a logout, a revoke or a concurrent
-    // rotation of the same id removed it meanwhile, the new session must not outlive it.
-    const moved = !revoked && (await this.destroy(fromStoreId));
-    if (!moved) await this.destroy(to.storeId);
+    // The old session must still exist when it is retired or deleted: if a logout, a revoke or a
+    // concurrent rotation of the same id removed it meanwhile, the new session must not outlive it.
+    let outcome: 'ok' | 'gone' | 'replaced' = 'gone';
+    if (!revoked) outcome = graceMs > 0 ? await this.retire(fromStoreId, now + graceMs) : (await this.destroy(fromStoreId)) ? 'ok' : 'gone';
+    // Alone: the old session is not this one's to end (a concurrent rotation may have retired it).
+    if (outcome !== 'ok') await this.destroyOne(to.storeId, { alone: true });
     await this.destroyMembers(evicted);
-    return this.confirmed(carrier, moved ? 'ok' : 'gone');
+    return this.confirmed(carrier, outcome);
   }
 
   async destroy(storeId: string, options: { durable?: boolean } = {}): Promise<boolean> {
+    return this.destroyOne(storeId, options);
+  }
+
+  /**
+   * Deletes a session, unlinks it from its user and, unless `alone`, deletes the session it retired
+   * when it was rotated in (a logout or a revoke ends that grace too).
+   */
+  private async destroyOne(storeId: string, options: { durable?: boolean; alone?: boolean }): Promise<boolean> {
     // Before the delete, so the sweeper never mistakes a destroyed session for an expired one.
     await this.deadlines?.remove(storeId);
     const reply = await this.run('sessionDestroy', this.key(storeId));
     if (reply === null) return false;
     const durability = options.durable ? this.settings.durability : null;
     const unconfirmed = durability ? await this.replicasMissing(this.key(storeId), durability) : null;
-    const [userId, handle] = expectStrings(reply, 'sessionDestroy');
-    if (userId && handle) {
-      await this.call(() => this.redis.zrem(userIndexKey(this.settings.keyPrefix, userId), indexMember(handle, storeId)));
-    }
+    const [userId, handle, previous] = expectStrings(reply, 'sessionDestroy');
+    await this.unlink(userId, handle, storeId, options.alone ? '' : previous);
     if (unconfirmed) throw unconfirmed;
     return true;
+  }
+
+  /** Retires a rotated-away session until `graceEnd` (see the sessionRetire script). */
+  private async retire(storeId: string, graceEnd: number): Promise<'ok' | 'gone' | 'replaced'> {
+    // Out of the deadline set: a retired session ends by design, it does not "expire".
+    await this.deadlines?.remove(storeId);
+    const reply = await this.run('sessionRetire', this.key(storeId), Date.now(), this.settings.idleMs, graceEnd);
+    if (reply === null) return 'gone';
+    if (reply === 0) return 'replaced';
+    const [userId, handle, previous] = expectStrings(reply, 'sessionRetire');
+    await this.unlink(userId, handle, storeId, previous);
+    return 'ok';
+  }
+
+  /** Takes an ended or retired session out of its user's index and deletes the one it retired, if any. */
+  private async unlink(userId: string, handle: string, storeId: string, previous: string): Promise<void> {
+    const index = userIndexKey(this.settings.keyPrefix, userId);
+    await Promise.all([
+      userId && handle ? this.call(() => this.redis.zrem(index, indexMember(handle, storeId))) : null,
+      previous ? this.call(() => this.redis.del(this.key(previous))) : null,
+    ]);
   }
 
   async listForUser(userId: string): Promise<SessionInfo[]> {
@@ -357,7 +383,7 @@ export class RedisSessionStore implements SessionStore {
     // One pass into locals, no map of the metadata: this runs on every read that reaches Redis.
     const data = new Map<string, string>();
     let version: string | undefined, handle: string | undefined, strategy: string | undefined, userId: string | undefined, userAgent: string | undefined;
-    let created: number | undefined, lastAccess: number | undefined, deadline: number | undefined;
+    let created: number | undefined, lastAccess: number | undefined, deadline: number | undefined, retiredUntil: number | undefined;
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const field = flat[i];
       const value = flat[i + 1];
@@ -370,6 +396,7 @@ export class RedisSessionStore implements SessionStore {
       else if (field === META.strategy) strategy = value;
       else if (field === META.userId) userId = value;
       else if (field === META.userAgent) userAgent = value;
+      else if (field === META.retiredUntil) retiredUntil = Number(value);
     }
     if (version !== FORMAT_VERSION || !handle || !strategy || !isTime(created) || !isTime(lastAccess) || !isTime(deadline)) {
       this.logger.warn(`Session ${sessionKey(this.settings.keyPrefix, '…')} has unreadable metadata; treated as absent`);
@@ -385,6 +412,8 @@ export class RedisSessionStore implements SessionStore {
       userAgent: userAgent ?? null,
       strategy,
       data,
+      // Always present, undefined on a live session: every decoded record then has one shape.
+      retiredUntil,
     };
   }
 
@@ -440,6 +469,7 @@ function writeOutcome(reply: unknown): 'ok' | WriteRefusal {
     case 0: return 'gone';
     case -1: return 'too-large';
     case -2: return 'not-an-integer';
+    case -3: return 'replaced';
     default: throw new SessionStoreUnavailableError(`unexpected script reply ${JSON.stringify(reply)}`);
   }
 }

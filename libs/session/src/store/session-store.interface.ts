@@ -22,6 +22,11 @@ export interface StoredSession {
   readonly strategy: string;
   /** Data key -> JSON text. */
   readonly data: ReadonlyMap<string, string>;
+  /**
+   * Set on a session a rotation replaced (epoch ms): it is read-only and ends then. Until that time
+   * requests still in flight with the old credential are served its data, not refused as forged.
+   */
+  readonly retiredUntil?: number;
 }
 
 /** A session's public description, as listed for its user (never contains the credential). */
@@ -67,8 +72,11 @@ export interface RotationTarget {
   readonly notRevokedSince?: number;
 }
 
-/** What `commit` and `increment` report when they could not apply the change. */
-export type WriteRefusal = 'gone' | 'too-large' | 'not-an-integer';
+/**
+ * What `commit`, `increment` and `rotate` report when they could not apply the change. 'replaced':
+ * a rotation retired the session (see `StoredSession.retiredUntil`).
+ */
+export type WriteRefusal = 'gone' | 'replaced' | 'too-large' | 'not-an-integer';
 
 /**
  * The storage contract, shared by the Redis and the memory store and proved by one test suite
@@ -102,8 +110,11 @@ export interface SessionStore {
   increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal>;
   /**
    * Moves a live session to a new id: the new session keeps `createdAt` and the absolute deadline,
-   * gets the delta applied, and the old id stops working. Safe on Cluster (no RENAME: create the
-   * new key, then delete the old one). Returns 'gone' when the old session no longer exists.
+   * gets the delta applied, and the old id stops working: at once without `rotationGraceMs`, else
+   * it is retired (read-only, unlisted, slid no more) until the grace ends, and ends earlier with
+   * the new session (destroyed, revoked, rotated again). Safe on Cluster (no RENAME: create the new
+   * key, then retire or delete the old one). Returns 'gone' when the old session no longer exists,
+   * 'replaced' when it was retired already (a concurrent rotation won).
    */
   rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal>;
   /**
@@ -146,4 +157,6 @@ export interface StoreSettings {
   readonly durability?: DurabilitySettings | null;
   /** One socket write per connection and event-loop turn (see TurnWriteBatcher); absent: on. */
   readonly batchWrites?: boolean;
+  /** How long a rotated-away session stays readable (see `rotate`); absent or 0: not at all. */
+  readonly rotationGraceMs?: number;
 }
