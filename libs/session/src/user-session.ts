@@ -137,7 +137,10 @@ export class UserSession<T extends object = Record<string, unknown>> {
     return result;
   }
 
-  /** Moves the session to a new id (and credential), keeping its data and absolute deadline. */
+  /**
+   * Moves the session to a new id (and credential), keeping its data and absolute deadline. The old
+   * credential reads the old session, read-only, for `rotationGraceMs`, then stops working.
+   */
   async regenerate(): Promise<void> {
     const state = this.writable();
     const minted = await state.strategy.mint(state.userId, state.absoluteDeadline);
@@ -146,7 +149,9 @@ export class UserSession<T extends object = Record<string, unknown>> {
 
   /**
    * Signs a user in: a guest session or one of the same user is rotated (data kept, e.g. a cart);
-   * a session of another user is destroyed and a fresh one started. The old credential stops working.
+   * a session of another user is destroyed and a fresh one started. The old credential stops working:
+   * after a rotation, only once `rotationGraceMs` is over, until when it reads the old session as it
+   * was, read-only (requests that were in flight during the sign-in).
    */
   async logIn(userId: string): Promise<void> {
     const state = this.writable();
