@@ -2,9 +2,11 @@ import type { ExecutionContext } from '@nestjs/common';
 import { responseWriter, type ResponseWriter, type SessionRequest } from './http/http-message.js';
 import { SessionUsageError } from './session.errors.js';
 
+type HostRequest = SessionRequest & Record<string | symbol, unknown>;
+
 /** The HTTP request behind a route or a GraphQL resolver, and the response a credential goes out on. */
 export interface RequestHost {
-  readonly request: SessionRequest & Record<string | symbol, unknown>;
+  readonly request: HostRequest;
   readonly response: ResponseWriter;
 }
 
@@ -16,7 +18,7 @@ interface GraphqlContext {
   reply?: { request?: unknown };
 }
 
-const isRequest = (value: unknown): value is RequestHost['request'] =>
+const isRequest = (value: unknown): value is HostRequest =>
   typeof value === 'object' && value !== null && typeof (value as SessionRequest).headers === 'object';
 
 const NO_RESPONSE: ResponseWriter = {
@@ -41,21 +43,36 @@ export function requestHost(context: ExecutionContext): RequestHost | null {
   }
   if (type !== 'graphql') return null;
   const gql = context.getArgs()[2] as GraphqlContext | undefined;
-  const request = gql?.req ?? gql?.request ?? gql?.reply?.request;
-  if (!isRequest(request)) return null;
+  const request = graphqlRequest(gql);
+  if (!request) return null;
   // Express links the response to its request; a Fastify request does not know its reply.
   const response = gql?.res ?? gql?.reply ?? (request as { res?: unknown }).res;
   return { request, response: response ? responseWriter(response) : NO_RESPONSE };
 }
 
-/** Like requestHost, but a GraphQL context without a request is a usage error that says how to fix it. */
-export function requireRequestHost(context: ExecutionContext): RequestHost | null {
-  const host = requestHost(context);
-  if (!host && context.getType<string>() === 'graphql') {
+/**
+ * The request alone (see requestHost), allocating nothing: what runs on every request (the guard,
+ * `@Session()`) needs the response only to set a cookie or report an error, and then asks requestHost.
+ */
+export function hostRequest(context: ExecutionContext): HostRequest | null {
+  const type = context.getType<string>();
+  if (type === 'http') return context.getArgByIndex(0);
+  return type === 'graphql' ? graphqlRequest(context.getArgs()[2] as GraphqlContext | undefined) : null;
+}
+
+function graphqlRequest(gql: GraphqlContext | undefined): HostRequest | null {
+  const request = gql?.req ?? gql?.request ?? gql?.reply?.request;
+  return isRequest(request) ? request : null;
+}
+
+/** Like hostRequest, but a GraphQL context without a request is a usage error that says how to fix it. */
+export function requireHostRequest(context: ExecutionContext): HostRequest | null {
+  const request = hostRequest(context);
+  if (!request && context.getType<string>() === 'graphql') {
     throw new SessionUsageError(
       'SessionGuard found no HTTP request in the GraphQL context: keep the driver default context, ' +
         'or return an object with `req` from your context function.',
     );
   }
-  return host;
+  return request;
 }

@@ -2,7 +2,7 @@ import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestj
 import { ALLOW_ANONYMOUS } from './session.constants.js';
 import { SessionUsageError } from './session.errors.js';
 import { requestSession } from './request-session.js';
-import { requestHost } from './request-host.js';
+import { hostRequest } from './request-host.js';
 import type { UserSession } from './user-session.js';
 import { currentWsSession } from './ws/ws-message-session.js';
 
@@ -27,8 +27,8 @@ export const AllowAnonymous = (options: AllowAnonymousOptions = {}) =>
 /** @internal The session SessionGuard loaded: on the HTTP request (routes, GraphQL), or for the gateway message. */
 export function sessionFromContext(context: ExecutionContext): UserSession<object> | undefined {
   if (context.getType<string>() === 'ws') return currentWsSession();
-  const host = requestHost(context);
-  return host ? requestSession(host.request) : undefined;
+  const request = hostRequest(context);
+  return request ? requestSession(request) : undefined;
 }
 
 /**

@@ -17,7 +17,7 @@ import { attachRequestSession, requestSession } from './request-session.js';
 import { toHttpError } from './session-http-errors.js';
 import { SessionUsageError } from './session.errors.js';
 import { SessionLoader, type LoadOutcome } from './session-loader.js';
-import { requireRequestHost } from './request-host.js';
+import { requestHost, requireHostRequest, type RequestHost } from './request-host.js';
 import type { UserSession } from './user-session.js';
 import { activateWsMessage } from './ws/ws-message-session.js';
 
@@ -54,9 +54,8 @@ export class SessionGuard implements CanActivate {
     const type = context.getType<string>();
     if ((type === 'ws' || type === 'graphql') && this.loader.commitMode === 'on-send') throw new SessionUsageError(onSendRefusal(type));
     if (type === 'ws') return activateWsMessage(context, this.loader, route.anonymous !== undefined);
-    const host = requireRequestHost(context);
-    if (!host) return true;
-    const request = host.request as GuardedRequest;
+    const request = requireHostRequest(context) as GuardedRequest | null;
+    if (!request) return true;
     const attached = requestSession(request);
     // Loaded earlier for this request (global and route guard, or another resolver of the same
     // GraphQL request). A guest session attached for an @AllowAnonymous resolver does not open the others.
@@ -64,29 +63,28 @@ export class SessionGuard implements CanActivate {
     // CSRF: before any store call, so a forged request costs nothing and changes nothing.
     const refusal = this.loader.options.csrf && crossOriginRefusal(request, this.loader.options.csrf);
     if (refusal) throw new ForbiddenException(refusal);
-    const response = host.response;
 
     let outcome: MaybePromise<LoadOutcome>;
     try {
       // A GraphQL query's root resolvers start together; an HTTP route's guards run one after another.
       outcome = type === 'graphql' ? loadOnce(this.loader, request) : this.loader.load(request);
     } catch (error) {
-      throw toHttpError(error, response);
+      throw toHttpError(error, responseOf(context));
     }
-    if (!isPromise(outcome)) return this.admit(outcome, request, response, attached, route);
+    if (!isPromise(outcome)) return this.admit(outcome, request, context, attached, route);
     return outcome.then(
-      (settled) => this.admit(settled, request, response, attached, route),
+      (settled) => this.admit(settled, request, context, attached, route),
       (error: unknown) => {
-        throw toHttpError(error, response);
+        throw toHttpError(error, responseOf(context));
       },
     );
   }
 
   /** Attaches the loaded session, or a guest one where the route allows it; else a 401. */
-  private admit(outcome: LoadOutcome, request: GuardedRequest, response: ResponseWriter, attached: UserSession<object> | undefined, route: RouteFacts): true {
+  private admit(outcome: LoadOutcome, request: GuardedRequest, context: ExecutionContext, attached: UserSession<object> | undefined, route: RouteFacts): true {
     if (outcome.kind === 'loaded') return attach(request, outcome.session, route);
     // A credential that names no live session is cleared, so the client stops sending it.
-    if (outcome.kind === 'rejected' && !attached) outcome.strategy.clear(response);
+    if (outcome.kind === 'rejected' && !attached) outcome.strategy.clear(responseOf(context));
     const anonymous = route.anonymous;
     const guestsImpossible = anonymous?.guests && !this.loader.issuer.supportsGuests;
     if (!anonymous || guestsImpossible) {
@@ -145,6 +143,9 @@ function loadOnce(loader: SessionLoader, request: GuardedRequest): MaybePromise<
   }
   return load;
 }
+
+/** The response, only to clear a credential or report an error: a read that does neither builds no writer. */
+const responseOf = (context: ExecutionContext): ResponseWriter => (requestHost(context) as RequestHost).response;
 
 function attach(request: GuardedRequest, session: UserSession<object>, route: RouteFacts): true {
   // The first session attached to a request stays: later resolvers of one GraphQL request share it.
