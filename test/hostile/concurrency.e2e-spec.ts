@@ -98,6 +98,36 @@ const presenting = (demo: DemoApp, credential: string) =>
 const sessionCookies = (demo: DemoApp, res: { headers: Record<string, unknown> }): string[] =>
   ((res.headers['set-cookie'] as string[] | undefined) ?? []).filter((c) => c.startsWith(`${demo.cookieName}=`));
 
+/** A new client of `demo`, signed in as a new user. */
+async function signedInOn(demo: DemoApp, label: string): Promise<{ client: Client; user: string }> {
+  const client = demo.client();
+  const user = uniqueUser(label);
+  await client.login(user);
+  return { client, user };
+}
+
+/** Starts `slow` (a request with the old credential), signs the same user in again while it runs; both answers. */
+async function duringRelogin<T>(demo: DemoApp, client: Client, user: string, slow: () => Promise<T>): Promise<{ login: Awaited<ReturnType<Client['login']>>; slow: T }> {
+  const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
+    const pending = slow();
+    await sleep(HEAD_START_MS);
+    const login = await client.login(user);
+    return { login, slow: await pending };
+  });
+  return result;
+}
+
+/** Two sign-ins of the same user on one old credential at once: one wins (200), the other answers `loserStatus`. */
+async function twoRelogins(demo: DemoApp, client: Client, user: string, old: string, loserStatus: number) {
+  const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () =>
+    Promise.all([0, 1].map(() => client.as(old).post('/auth/login', { username: user, password: DEMO_PASSWORD }))),
+  );
+  expect(result.map((r) => r.status).sort()).toEqual([200, loserStatus]);
+  return { winner: result.find((r) => r.status === 200)!, loser: result.find((r) => r.status === loserStatus)! };
+}
+
+const storeIdOf = (demo: DemoApp, credential: string): string => sessionKeyOf(demo, credential).slice(demo.prefix.length + 1, -1);
+
 /** Any key of the app may change in a race; what matters is checked by each case. */
 const anyKeyOf = (demo: DemoApp) => [new RegExp(`^${escapeRegExp(demo.prefix)}`)];
 
@@ -116,12 +146,7 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     demo = await world.boot(strategy, { label: 'race', controllers: [SlowController] });
   });
 
-  async function signedIn(label: string): Promise<{ client: Client; user: string }> {
-    const client = demo.client();
-    const user = uniqueUser(label);
-    await client.login(user);
-    return { client, user };
-  }
+  const signedIn = (label: string) => signedInOn(demo, label);
 
   it('logout racing a slow write: the write answers 401 and never brings the session back', async () => {
     const { client, user } = await signedIn('logoutrace');
@@ -142,12 +167,7 @@ describe.each(STRATEGIES)('%s', (strategy) => {
   it('the sign-in race: a read in flight with the old credential answers after the login, as it was, and clears nothing', async () => {
     const { client, user } = await signedIn('rotread');
     const old = client.credential!;
-    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
-      const slow = client.as(old).get(`/slow/me?ms=${SLOW_MS}`);
-      await sleep(HEAD_START_MS);
-      const login = await client.login(user);
-      return { login, slow: await slow };
-    });
+    const result = await duringRelogin(demo, client, user, () => client.as(old).get(`/slow/me?ms=${SLOW_MS}`));
     expect(result.login.status).toBe(200);
     expect(result.slow.status).toBe(200);
     expect(result.slow.body).toEqual({ userId: user });
@@ -160,12 +180,7 @@ describe.each(STRATEGIES)('%s', (strategy) => {
   it('a write in flight during rotation answers 409 and lands in neither session; the old credential is then read-only', async () => {
     const { client, user } = await signedIn('rotwrite');
     const old = client.credential!;
-    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
-      const slow = client.as(old).put(`/slow/cart/inflight?ms=${SLOW_MS}`);
-      await sleep(HEAD_START_MS);
-      const login = await client.login(user);
-      return { login, slow: await slow };
-    });
+    const result = await duringRelogin(demo, client, user, () => client.as(old).put(`/slow/cart/inflight?ms=${SLOW_MS}`));
     expect(result.login.status).toBe(200);
     expect(result.slow.status).toBe(409);
     expect(result.slow.body).toEqual(REPLACED);
@@ -186,19 +201,14 @@ describe.each(STRATEGIES)('%s', (strategy) => {
   it('two regenerations of one id at once: exactly one wins, the other answers 409, the id does not fork', async () => {
     const { client, user } = await signedIn('regen2');
     const old = client.credential!;
-    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () =>
-      Promise.all([0, 1].map(() => client.as(old).post('/auth/login', { username: user, password: DEMO_PASSWORD }))),
-    );
-    expect(result.map((r) => r.status).sort()).toEqual([200, 409]);
-    const winner = result.find((r) => r.status === 200)!;
-    const loser = result.find((r) => r.status === 409)!;
+    const { winner, loser } = await twoRelogins(demo, client, user, old, 409);
     expect(loser.body).toEqual(REPLACED);
     expect(tokenFrom(demo, loser)).toBeUndefined();
     expect(sessionCookies(demo, loser)).toEqual([]);
     // One live session, the winner's, indexed; the old id is the winner's retired one.
     const token = tokenFrom(demo, winner)!;
-    expect(await expectNoOrphans(demo, user)).toEqual([sessionKeyOf(demo, token).slice(demo.prefix.length + 1, -1)]);
-    expect(await world.admin.hget(sessionKeyOf(demo, token), 'm:p')).toBe(sessionKeyOf(demo, old).slice(demo.prefix.length + 1, -1));
+    expect(await expectNoOrphans(demo, user)).toEqual([storeIdOf(demo, token)]);
+    expect(await world.admin.hget(sessionKeyOf(demo, token), 'm:p')).toBe(storeIdOf(demo, old));
     const me = await send(demo, presenting(demo, token));
     expect(me.status).toBe(200);
     expect(me.body.userId).toBe(user);
@@ -232,7 +242,7 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     });
     expect(result.revoke.status).toBe(204);
     expect(result.login.status).toBe(401);
-    expect(await expectNoOrphans(demo, user)).toEqual([sessionKeyOf(demo, keeper.credential!).slice(demo.prefix.length + 1, -1)]);
+    expect(await expectNoOrphans(demo, user)).toEqual([storeIdOf(demo, keeper.credential!)]);
   });
 
   it('"sign out everywhere" while a login is between its password check and its save: the login fails, nothing survives', async () => {
@@ -250,7 +260,7 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     expect(tokenFrom(demo, result.login)).toBeUndefined();
     // Only the session that asked to sign out the others is left.
     const live = await expectNoOrphans(demo, user);
-    expect(live).toEqual([sessionKeyOf(demo, keeper.credential!).slice(demo.prefix.length + 1, -1)]);
+    expect(live).toEqual([storeIdOf(demo, keeper.credential!)]);
     expect((await keeper.get('/me')).status).toBe(200);
   });
 
@@ -283,22 +293,12 @@ describe.each(STRATEGIES)('%s with rotationGraceMs 0', (strategy) => {
     demo = await world.boot(strategy, noGrace);
   });
 
-  async function signedIn(label: string): Promise<{ client: Client; user: string }> {
-    const client = demo.client();
-    const user = uniqueUser(label);
-    await client.login(user);
-    return { client, user };
-  }
+  const signedIn = (label: string) => signedInOn(demo, label);
 
   it('a read-only request in flight during rotation still answers 200 (it has nothing to save)', async () => {
     const { client, user } = await signedIn('rotread');
     const old = client.credential!;
-    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
-      const slow = client.as(old).get(`/slow/me?ms=${SLOW_MS}`);
-      await sleep(HEAD_START_MS);
-      const login = await client.login(user);
-      return { login, slow: await slow };
-    });
+    const result = await duringRelogin(demo, client, user, () => client.as(old).get(`/slow/me?ms=${SLOW_MS}`));
     expect(result.login.status).toBe(200);
     expect(result.slow.status).toBe(200);
     expect(result.slow.body).toEqual({ userId: user });
@@ -308,12 +308,7 @@ describe.each(STRATEGIES)('%s with rotationGraceMs 0', (strategy) => {
   it('a write in flight during rotation answers 401 and is not applied to either session', async () => {
     const { client, user } = await signedIn('rotwrite');
     const old = client.credential!;
-    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () => {
-      const slow = client.as(old).put(`/slow/cart/inflight?ms=${SLOW_MS}`);
-      await sleep(HEAD_START_MS);
-      const login = await client.login(user);
-      return { login, slow: await slow };
-    });
+    const result = await duringRelogin(demo, client, user, () => client.as(old).put(`/slow/cart/inflight?ms=${SLOW_MS}`));
     expect(result.login.status).toBe(200);
     expect(result.slow.status).toBe(401);
     expect(result.slow.body).toEqual(SESSION_ENDED);
@@ -330,19 +325,14 @@ describe.each(STRATEGIES)('%s with rotationGraceMs 0', (strategy) => {
   it('two regenerations of one id at once: exactly one wins, the other answers 401, the old id dies', async () => {
     const { client, user } = await signedIn('regen2');
     const old = client.credential!;
-    const { result } = await world.observe({ changes: anyKeyOf(demo) }, async () =>
-      Promise.all([0, 1].map(() => client.as(old).post('/auth/login', { username: user, password: DEMO_PASSWORD }))),
-    );
-    expect(result.map((r) => r.status).sort()).toEqual([200, 401]);
-    const winner = result.find((r) => r.status === 200)!;
-    const loser = result.find((r) => r.status === 401)!;
+    const { winner, loser } = await twoRelogins(demo, client, user, old, 401);
     expect(loser.body).toEqual(SESSION_ENDED);
     expect(tokenFrom(demo, loser)).toBeUndefined();
     const stale = await send(demo, presenting(demo, old));
     expect(stale.status).toBe(401);
     // The id did not fork: one live session, the winner's, indexed.
     const token = tokenFrom(demo, winner)!;
-    expect(await expectNoOrphans(demo, user)).toEqual([sessionKeyOf(demo, token).slice(demo.prefix.length + 1, -1)]);
+    expect(await expectNoOrphans(demo, user)).toEqual([storeIdOf(demo, token)]);
     const me = await send(demo, presenting(demo, token));
     expect(me.status).toBe(200);
     expect(me.body.userId).toBe(user);
