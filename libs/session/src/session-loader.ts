@@ -65,7 +65,8 @@ export class SessionLoader implements SessionBackend {
   private outcome(strategy: SessionStrategy, check: CredentialCheck & { kind: 'valid' }, stored: StoredSession | null): LoadOutcome {
     // A session is only accepted by the strategy that issued it: a JWT's sid is not a cookie id.
     // A retired one only until its grace ends, whatever the store still holds.
-    if (!stored || stored.strategy !== strategy.name || !strategy.accepts(stored, check) || (stored.retiredUntil !== undefined && stored.retiredUntil <= Date.now())) {
+    const graceOver = stored?.retiredUntil !== undefined && stored.retiredUntil <= Date.now();
+    if (!stored || graceOver || stored.strategy !== strategy.name || !strategy.accepts(stored, check)) {
       return { kind: 'rejected', strategy, reason: 'Invalid or expired session credential' };
     }
     return { kind: 'loaded', session: new UserSession(new SessionState(this, { stored, strategy })) };
