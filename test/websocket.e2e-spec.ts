@@ -182,6 +182,21 @@ describe('ended sessions close their sockets on every instance', () => {
     expect(await closedWithin(socket)).toEqual({ reason: 'io server disconnect', ended: 'rotated' });
   });
 
+  it('a socket opened with a credential rotated away moments ago reads the old session, and its writes answer 409', async () => {
+    const user = uniqueUser('graced');
+    const credentials = await signIn(a, 'cookie', user);
+    await request(a.http).post('/rotate').set(headersOf(credentials)).expect(204);
+    // Within rotationGraceMs (5 s by default): the old session as it was, read-only.
+    const socket = await open(b, credentials);
+    expect(await socket.ack('whoami')).toEqual({ userId: user, id: credentials.id, cart: [] });
+    expect(await socket.failure('cart:put', { sku: 'late', qty: 1 })).toEqual({
+      status: 'error',
+      code: 409,
+      message: expect.stringContaining('replaced moments ago'),
+    });
+    expect(await redis.hexists(`${prefix}{${credentials.cookie!.split('=')[1]}}`, 'd:cart:late')).toBe(0);
+  });
+
   it('revoking one session from "your sessions" on A closes only its sockets on B', async () => {
     const user = uniqueUser('revoke');
     const phone = await signIn(a, 'cookie', user);
