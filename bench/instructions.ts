@@ -17,27 +17,35 @@
  * window is the estimate. V8 runs with --predictable (no background compiler or GC threads).
  * A second table splits each app's quietest window by the kind of code that ran (JIT-compiled
  * JavaScript, V8's inline-cache stubs and other builtins, its C++ runtime, the collector, Node and
- * the C libraries): JavaScript has no symbols under callgrind, so this is as fine as it gets.
+ * the C libraries). JavaScript has no symbols under callgrind: the apps run with
+ * `--perf-basic-prof`, and the map V8 writes of its generated code names the addresses callgrind
+ * reports, so two more tables split the quietest window's JIT-compiled JavaScript by whose code it
+ * is and list the functions that cost the second app (ours, near-cache, on-send) most above bare.
  *
  * Environment: INSTR_ADAPTERS (express,fastify), INSTR_WINDOWS (5), INSTR_REQUESTS (1000),
  * INSTR_WARMUP (10000).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startApp } from './lib/app-process.js';
 import {
   CODE_KINDS,
   COST_GROUPS,
+  codeKind,
   groupCosts,
   instructionFigures,
   instructionsInDump,
+  selfCostsByFunction,
+  parsePerfMap,
+  perfMapScript,
   selfCostsByKind,
   workRatio,
   type CodeKind,
   type InstructionFigures,
 } from './lib/callgrind.js';
+import { CATEGORIES, categorize, type Category } from './lib/cpu-profile.js';
 import { openReader, signIn } from './lib/load.js';
 import { readPathReport, type Adapter, type AppSetup } from './lib/read-path-apps.js';
 
@@ -56,6 +64,9 @@ const SESSIONS = 100;
  * than a cost of the read.
  */
 const V8_FLAGS = ['--predictable', '--min-semi-space-size=16', '--max-semi-space-size=16'];
+/** The map of generated code (`/tmp/perf-<pid>.map`) that names JavaScript; code is never moved, so the map stays true. */
+const PERF_MAP_FLAGS = ['--perf-basic-prof', '--no-compact-code-space'];
+const TOP_FUNCTIONS = 15;
 
 interface Counted {
   readonly label: string;
@@ -68,6 +79,10 @@ interface Counted {
    * to its total). The quietest: the collector's lumps land in different windows in each app.
    */
   readonly kinds: Record<CodeKind, number>;
+  /** The quietest window's JIT-compiled JavaScript per request, by whose code it is. */
+  readonly jsByOwner: Record<Category, number>;
+  /** ... and its instructions per request by function: JavaScript by V8's name without its tier marker, the rest by symbol. */
+  readonly functions: ReadonlyMap<string, number>;
 }
 
 async function requireTools(): Promise<void> {
@@ -83,7 +98,8 @@ async function requireTools(): Promise<void> {
 /** `out` names the app's callgrind file; window n's dump is `<out>.<n>`. */
 async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out: string): Promise<Counted> {
   const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`];
-  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, V8_FLAGS, wrapper);
+  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, [...V8_FLAGS, ...PERF_MAP_FLAGS], wrapper);
+  const perfMap = `/tmp/perf-${app.pid}.map`;
   const reader = openReader(app.url, 1);
   const windows = { total: [] as number[], withoutGc: [] as number[], gc: [] as number[], icMisses: [] as number[] };
   try {
@@ -107,11 +123,29 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
     reader.close();
     await app.stop();
   }
+  let entries;
+  try {
+    entries = parsePerfMap(readFileSync(perfMap, 'utf8'));
+  } finally {
+    rmSync(perfMap, { force: true });
+  }
   // Windows are numbered from 1; the dumps stay until the report's scratch folder goes.
   const quietest = `${out}.${windows.total.indexOf(Math.min(...windows.total)) + 1}`;
   const { stdout: self } = await annotate(quietest);
   const kinds = selfCostsByKind(self);
+  const jsByOwner = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<Category, number>;
+  const functions = new Map<string, number>();
+  for (const [name, count] of selfCostsByFunction(self, entries)) {
+    if (codeKind(name) === 'JavaScript (JIT-compiled code)' || name.startsWith('JS:') || name.startsWith('RegExp:')) {
+      const owner = categorize({ url: perfMapScript(name), functionName: name, lineNumber: 0 });
+      if (owner !== 'idle') jsByOwner[owner] += count / REQUESTS;
+    }
+    const key = name.replace(/^JS:[*^~+]?/, 'JS ');
+    functions.set(key, (functions.get(key) ?? 0) + count / REQUESTS);
+  }
   return {
+    jsByOwner,
+    functions,
     label: setup.label,
     total: instructionFigures(windows.total),
     withoutGc: instructionFigures(windows.withoutGc),
@@ -149,9 +183,47 @@ function table(adapter: Adapter, apps: readonly Counted[]): string[] {
         `| ${kind} | ${apps.map((app) => thousands(app.kinds[kind])).join(' | ')} | ${signedThousands((apps[1]?.kinds[kind] ?? 0) - bare.kinds[kind])} |`,
     ),
     '',
+    ...javascriptTables(adapter, apps),
   ];
 }
 
+/** The quietest windows' JIT-compiled JavaScript by owner, and the functions that cost the second app most above bare. */
+function javascriptTables(adapter: Adapter, apps: readonly Counted[]): string[] {
+  const [bare, ours] = apps as [Counted, Counted];
+  const owners = CATEGORIES.filter((owner) => apps.some((app) => app.jsByOwner[owner] >= 50));
+  const above = [...new Set([...ours.functions.keys(), ...bare.functions.keys()])]
+    .map((name) => ({ name, ours: ours.functions.get(name) ?? 0, bare: bare.functions.get(name) ?? 0 }))
+    .sort((a, b) => b.ours - b.bare - (a.ours - a.bare))
+    .slice(0, TOP_FUNCTIONS);
+  return [
+    `**${adapter}**: JIT-compiled JavaScript per GET /me in the same windows, by whose code it is (functions still run by the interpreter count as V8 builtins above)`,
+    '',
+    `| owner | ${apps.map((app) => app.label).join(' | ')} | ${ours.label} above bare |`,
+    `|---|${apps.map(() => '--:').join('|')}|--:|`,
+    ...owners.map(
+      (owner) => `| ${owner} | ${apps.map((app) => thousands(app.jsByOwner[owner])).join(' | ')} | ${signedThousands(ours.jsByOwner[owner] - bare.jsByOwner[owner])} |`,
+    ),
+    '',
+    `**${adapter}**: the ${TOP_FUNCTIONS} functions with the most instructions per GET /me above bare in "${ours.label}", in the same windows (self costs; JavaScript by V8's name, its compiled tiers together; one function's figure also moves with what the compiler inlined into it, which can differ between two apps)`,
+    '',
+    `| function | ${ours.label} | bare | above bare |`,
+    '|---|--:|--:|--:|',
+    ...above.map((f) => `| \`${shortScript(f.name)}\` | ${count(f.ours)} | ${count(f.bare)} | ${f.ours >= f.bare ? '+' : ''}${count(f.ours - f.bare)} |`),
+    '',
+  ];
+}
+
+/** `fn /work/x/node_modules/@nestjs/core/a.js:1:2` -> `fn @nestjs/core/a.js:1:2`; the library's and the app's paths from their folder. */
+const shortScript = (name: string): string => {
+  const short = name
+    .replace(/ \S*\/node_modules\//, ' ')
+    .replace(/ \S*\/(libs\/session\/|bench\/)/, ' $1')
+    .replace(/ file:\/\//, ' ')
+    .replace(/ \[\/usr\/bin\/node\]$/, '');
+  return short.length > 120 ? `${short.slice(0, 117)}...` : short;
+};
+
+const count = (value: number) => Math.round(value).toLocaleString('en-US');
 const signedThousands = (value: number) => `${value >= 0 ? '+' : ''}${thousands(value)}`;
 
 await requireTools();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { codeKind, groupCosts, instructionFigures, instructionsInDump, selfCostsByKind, workRatio } from './callgrind.js';
+import { codeKind, groupCosts, instructionFigures, instructionsInDump, selfCostsByFunction, parsePerfMap, perfMapLookup, perfMapScript, selfCostsByKind, workRatio } from './callgrind.js';
 
 const dump = (events: string, summary: string | null, totals: string | null = null) =>
   ['# callgrind format', 'version: 1', 'cmd: node main.js', `events: ${events}`, 'fl=(1) x', 'fn=(1) y', '16 3', summary === null ? '' : `summary: ${summary}`, totals === null ? '' : `totals: ${totals}`].join('\n');
@@ -102,5 +102,61 @@ describe('codeKind and selfCostsByKind', () => {
       'garbage collector': 0,
       'Node.js, llhttp, libuv, libc, kernel entry': 500_000,
     });
+  });
+});
+
+describe('the perf map (--perf-basic-prof) and JIT-compiled code', () => {
+  const map = [
+    '18c4000 300 Builtin:DeoptimizationEntry_Eager',
+    'd045b80 130 JS:^hot /tmp/t.js:1:13',
+    'd046300 1c0 JS:*hot /tmp/t.js:1:13',
+    'd046500 298 JS:*get response /app/node_modules/@nestjs/core/x.js:4:2',
+    // The same address reused later by other code: the newer entry is what ran there last.
+    'd045b80 40 JS:*  node:internal/streams/readable:10:3',
+  ].join('\n');
+  const annotated = [
+    '43,585,740 ( 7.04%)  ???:0x000000000d046300 [???]',
+    '       100 ( 0.00%)  ???:0x000000000d0463ff\'2 [???]',
+    '     2,000 ( 0.00%)  ???:0x000000000d046510 [???]',
+    '        50 ( 0.00%)  ???:0x000000000d045b90 [???]',
+    '         7 ( 0.00%)  ???:0x000000000d045bf0 [???]',
+    '         9 ( 0.00%)  ???:0x0000000000000001 [???]',
+    '     5,948 ( 0.00%)  ???:0x0000000000123200 [/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30]',
+    '32,364,855 ( 5.23%)  ./malloc/./malloc/malloc.c:_int_free [/usr/lib/x86_64-linux-gnu/libc.so.6]',
+  ].join('\n');
+
+  it('parses entries by start address, keeping their order in the file', () => {
+    const entries = parsePerfMap(map);
+    expect(entries.map((e) => e.start.toString(16))).toEqual(['18c4000', 'd045b80', 'd045b80', 'd046300', 'd046500']);
+    expect(entries[1]).toMatchObject({ end: 0xd045b80 + 0x130, order: 1 });
+  });
+
+  it('finds the newest entry covering an address, and none past every end', () => {
+    const entries = parsePerfMap(map);
+    expect(perfMapLookup(entries, 0xd045b90, 0x300)?.name).toBe('JS:*  node:internal/streams/readable:10:3');
+    expect(perfMapLookup(entries, 0xd045bf0, 0x300)?.name).toBe('JS:^hot /tmp/t.js:1:13');
+    expect(perfMapLookup(entries, 0xd0464bf, 0x300)?.name).toBe('JS:*hot /tmp/t.js:1:13');
+    expect(perfMapLookup(entries, 0xd0464c0, 0x300)).toBeUndefined();
+    expect(perfMapLookup(entries, 0xd046798, 0x300)).toBeUndefined();
+    expect(perfMapLookup(entries, 0x100, 0x300)).toBeUndefined();
+  });
+
+  it('adds self costs by function, re-entries included: generated code by its perf-map name, the rest by symbol', () => {
+    expect(Object.fromEntries(selfCostsByFunction(annotated, parsePerfMap(map)))).toEqual({
+      'JS:*hot /tmp/t.js:1:13': 43_585_840,
+      'JS:*get response /app/node_modules/@nestjs/core/x.js:4:2': 2_000,
+      'JS:*  node:internal/streams/readable:10:3': 50,
+      'JS:^hot /tmp/t.js:1:13': 7,
+      '(generated code not in the perf map)': 9,
+      '0x0000000000123200 [/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30]': 5_948,
+      '_int_free [/usr/lib/x86_64-linux-gnu/libc.so.6]': 32_364_855,
+    });
+  });
+
+  it('takes the script from a JavaScript name, whatever the function is called', () => {
+    expect(perfMapScript('JS:*hot /tmp/t.js:1:13')).toBe('/tmp/t.js');
+    expect(perfMapScript('JS:*get response /app/node_modules/@nestjs/core/x.js:4:2')).toBe('/app/node_modules/@nestjs/core/x.js');
+    expect(perfMapScript('JS:*  node:internal/streams/readable:10:3')).toBe('node:internal/streams/readable');
+    expect(perfMapScript('Builtin:DeoptimizationEntry_Eager')).toBe('');
   });
 });

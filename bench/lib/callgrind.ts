@@ -117,3 +117,71 @@ export function selfCostsByKind(annotated: string): Record<CodeKind, number> {
   for (const [name, count] of annotatedCosts(annotated)) totals[codeKind(name)] += count;
   return totals;
 }
+
+/** One line of the map V8 writes with `--perf-basic-prof` (`/tmp/perf-<pid>.map`): code at [start, end). */
+export interface PerfMapEntry {
+  readonly start: number;
+  readonly end: number;
+  /** V8's name: `JS:<tier><function> <script>:<line>:<column>` for JavaScript, `Builtin:...`, `RegExp:...`. */
+  readonly name: string;
+  /** Its line in the file: where two entries cover one address, the later one is the code that ran last there. */
+  readonly order: number;
+}
+
+/** The map's entries (`<start hex> <size hex> <name>`), by start address. */
+export function parsePerfMap(text: string): PerfMapEntry[] {
+  const entries: PerfMapEntry[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([0-9a-f]+) ([0-9a-f]+) (.+)$/.exec(line);
+    if (!match) continue;
+    const start = parseInt(match[1] as string, 16);
+    entries.push({ start, end: start + parseInt(match[2] as string, 16), name: match[3] as string, order: entries.length });
+  }
+  return entries.sort((a, b) => a.start - b.start || a.order - b.order);
+}
+
+/** The newest entry whose code covers `address`, or undefined. */
+export function perfMapLookup(entries: readonly PerfMapEntry[], address: number, longest: number): PerfMapEntry | undefined {
+  // The last entry starting at or before the address, then back over those that could still reach it.
+  let low = 0;
+  let high = entries.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if ((entries[middle] as PerfMapEntry).start <= address) low = middle + 1;
+    else high = middle - 1;
+  }
+  let found: PerfMapEntry | undefined;
+  for (let i = high; i >= 0; i--) {
+    const entry = entries[i] as PerfMapEntry;
+    if (entry.start + longest <= address) break;
+    if (address < entry.end && (!found || entry.order > found.order)) found = entry;
+  }
+  return found;
+}
+
+/**
+ * Self instructions by function, re-entries (`'2`) added to their function. Code V8 generated has
+ * no symbol: callgrind names it by address (`0x000000000d046300`) in an unknown object (`[???]`),
+ * and the perf map of the same process turns that into V8's name for it (`JS:*hot /app/x.js:1:13`).
+ * Functions still run by the interpreter are not JavaScript here: their instructions belong to
+ * its builtins (`Builtins_InterpreterEntryTrampoline`, the bytecode handlers). Generated code the
+ * map does not cover adds up under "(generated code not in the perf map)".
+ */
+export function selfCostsByFunction(annotated: string, entries: readonly PerfMapEntry[]): Map<string, number> {
+  const longest = entries.reduce((max, entry) => Math.max(max, entry.end - entry.start), 0);
+  const costs = new Map<string, number>();
+  for (const [raw, count] of annotatedCosts(annotated)) {
+    const name = raw.replace(/'\d+( \[[^\]]*\])?$/, '$1');
+    const address = /^0x([0-9a-f]+) \[\?\?\?\]$/.exec(name)?.[1];
+    const owner = address === undefined ? name : (perfMapLookup(entries, parseInt(address, 16), longest)?.name ?? '(generated code not in the perf map)');
+    costs.set(owner, (costs.get(owner) ?? 0) + count);
+  }
+  return costs;
+}
+
+/** The script a perf-map JavaScript name points at (`JS:*hot /app/x.js:1:13` -> `/app/x.js`), or '' for other code. */
+export function perfMapScript(name: string): string {
+  // The last word: a function's own name may have spaces (`get foo`) or be empty.
+  const match = /^JS:.* (\S+):\d+:\d+$/.exec(name);
+  return match ? (match[1] as string) : '';
+}
