@@ -27,7 +27,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { startApp } from './lib/app-process.js';
 import {
@@ -64,7 +64,11 @@ const SESSIONS = 100;
  * than a cost of the read.
  */
 const V8_FLAGS = ['--predictable', '--min-semi-space-size=16', '--max-semi-space-size=16'];
-/** The map of generated code (`/tmp/perf-<pid>.map`) that names JavaScript; code is never moved, so the map stays true. */
+/**
+ * The map of generated code (`/tmp/perf-<pid>.map`) that names JavaScript; code is never moved, so
+ * the map stays true. V8 then also writes a log of code events to its working directory: the
+ * report's scratch folder.
+ */
 const PERF_MAP_FLAGS = ['--perf-basic-prof', '--no-compact-code-space'];
 const TOP_FUNCTIONS = 15;
 
@@ -98,7 +102,7 @@ async function requireTools(): Promise<void> {
 /** `out` names the app's callgrind file; window n's dump is `<out>.<n>`. */
 async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out: string): Promise<Counted> {
   const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`];
-  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, [...V8_FLAGS, ...PERF_MAP_FLAGS], wrapper);
+  const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, BENCH_COMMAND_TIMEOUT_MS: '30000' }, [...V8_FLAGS, ...PERF_MAP_FLAGS], wrapper, dirname(out));
   const perfMap = `/tmp/perf-${app.pid}.map`;
   const reader = openReader(app.url, 1);
   const windows = { total: [] as number[], withoutGc: [] as number[], gc: [] as number[], icMisses: [] as number[] };

@@ -24,15 +24,17 @@ export interface AppProcess {
 /**
  * `nodeArgs` go before the app's script (bench/profile.ts loads its profiler hook with them);
  * `wrapper` runs Node under another program (bench/instructions.ts: valgrind). The process's pid
- * is the wrapper's, which for valgrind is the program's own.
+ * is the wrapper's, which for valgrind is the program's own. `cwd`: where files the process writes
+ * on its own go (V8's log with `--perf-basic-prof`).
  */
-export async function startApp(env: Record<string, string>, nodeArgs: readonly string[] = [], wrapper: readonly string[] = []): Promise<AppProcess> {
+export async function startApp(env: Record<string, string>, nodeArgs: readonly string[] = [], wrapper: readonly string[] = [], cwd?: string): Promise<AppProcess> {
   const [command = process.execPath, ...wrapperArgs] = wrapper;
   const commandArgs = [...wrapperArgs, ...(wrapper.length > 0 ? [process.execPath] : []), ...nodeArgs, MAIN];
   const startTimeoutMs = wrapper.length > 0 ? WRAPPED_START_TIMEOUT_MS : START_TIMEOUT_MS;
   const child: ChildProcess = spawn(command, commandArgs, {
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => {
