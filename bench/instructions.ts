@@ -33,7 +33,6 @@ import { startApp } from './lib/app-process.js';
 import {
   CODE_KINDS,
   COST_GROUPS,
-  codeKind,
   groupCosts,
   instructionFigures,
   instructionsInDump,
@@ -140,7 +139,7 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
   const jsByOwner = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<Category, number>;
   const functions = new Map<string, number>();
   for (const [name, count] of selfCostsByFunction(self, entries)) {
-    if (codeKind(name) === 'JavaScript (JIT-compiled code)' || name.startsWith('JS:') || name.startsWith('RegExp:')) {
+    if (name.startsWith('JS:') || name.startsWith('RegExp:')) {
       const owner = categorize({ url: perfMapScript(name), functionName: name, lineNumber: 0 });
       if (owner !== 'idle') jsByOwner[owner] += count / REQUESTS;
     }

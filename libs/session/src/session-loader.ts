@@ -10,6 +10,16 @@ import { SessionStore, type StoredSession } from './store/session-store.interfac
 import { SessionStrategy, type CredentialCheck } from './strategies/session-strategy.interface.js';
 import { newHandle, UserSession } from './user-session.js';
 
+/**
+ * Whether `stored` is the session `check` may open: only the strategy that issued a session accepts
+ * it (a JWT's sid is not a cookie id), and a retired one only until its grace ends, whatever the
+ * store still holds. The one rule for requests and for SessionService.
+ */
+export function acceptable(strategy: SessionStrategy, check: CredentialCheck & { kind: 'valid' }, stored: StoredSession | null): stored is StoredSession {
+  if (!stored || stored.strategy !== strategy.name || !strategy.accepts(stored, check)) return false;
+  return stored.retiredUntil === undefined || Date.now() < stored.retiredUntil;
+}
+
 /** What the request carried: nothing, a credential we refused, or a live session. */
 export type LoadOutcome =
   | { kind: 'none' }
@@ -63,12 +73,7 @@ export class SessionLoader implements SessionBackend {
   }
 
   private outcome(strategy: SessionStrategy, check: CredentialCheck & { kind: 'valid' }, stored: StoredSession | null): LoadOutcome {
-    // A session is only accepted by the strategy that issued it: a JWT's sid is not a cookie id.
-    // A retired one only until its grace ends, whatever the store still holds.
-    const graceOver = stored?.retiredUntil !== undefined && stored.retiredUntil <= Date.now();
-    if (!stored || graceOver || stored.strategy !== strategy.name || !strategy.accepts(stored, check)) {
-      return { kind: 'rejected', strategy, reason: 'Invalid or expired session credential' };
-    }
+    if (!acceptable(strategy, check, stored)) return { kind: 'rejected', strategy, reason: 'Invalid or expired session credential' };
     return { kind: 'loaded', session: new UserSession(new SessionState(this, { stored, strategy })) };
   }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { SessionDataError, SessionUsageError } from './session.errors.js';
 import { SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
-import { SessionLoader } from './session-loader.js';
+import { SessionLoader, acceptable } from './session-loader.js';
 import { newHandle } from './user-session.js';
 import { SessionStore, type SessionInfo } from './store/session-store.interface.js';
 import { isHandle, USER_ID } from './strategies/credential-shape.js';
@@ -150,7 +150,7 @@ export class SessionService {
       const check = await strategy.verify(token);
       if (check.kind !== 'valid') continue;
       const stored = await this.store.find(check.storeId);
-      if (stored && stored.strategy === strategy.name && strategy.accepts(stored, check)) return stored;
+      if (acceptable(strategy, check, stored)) return stored;
     }
     return null;
   }

@@ -146,16 +146,13 @@ export class CachedSessionStore implements SessionStore {
     this.cache.flush();
   }
 
-  /** A cached copy is served only while Redis would still hold it and no touch is due. */
+  /**
+   * A cached copy is served only while Redis would still hold it and no touch is due. A retired
+   * one's grace end is the caller's to check (SessionLoader), as for a copy from Redis.
+   */
   private servable(session: StoredSession, now: number): boolean {
     const { idleMs, touchAfterMs } = this.settings;
-    const { retiredUntil } = session;
-    return (
-      now < session.absoluteDeadline &&
-      now < session.lastAccessAt + idleMs &&
-      now - session.lastAccessAt < touchAfterMs &&
-      (retiredUntil === undefined || now < retiredUntil)
-    );
+    return now < session.absoluteDeadline && now < session.lastAccessAt + idleMs && now - session.lastAccessAt < touchAfterMs;
   }
 
   /**
