@@ -25,8 +25,6 @@ export class AppModule {
         // different env objects (tests) never read each other's values through process.env.
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, validate: () => ({ ...validateDemoEnv(env) }) }),
         SessionModule.forRootAsync({
-          // A module extra, not an option: it decides which providers exist (checked by ConfigModule above).
-          commit: env.SESSION_COMMIT === 'on-send' ? 'on-send' : 'interceptor',
           inject: [ConfigService],
           useFactory: (config: ConfigService<DemoEnv, true>) => sessionOptionsFrom(demoEnvFrom(config)),
         }),

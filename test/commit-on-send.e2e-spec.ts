@@ -2,10 +2,12 @@
  * `commit: 'on-send'` (saved as the response is about to be written: Fastify's onSend hook, or
  * Express's first write/end, instead of the global interceptor), beyond the demo's core contract
  * that test/adapters.e2e-spec.ts runs with it on both platforms: what differs from the interceptor
- * (an error answer saves nothing, a failed save reaches the app's global filters), a streamed
- * response, and what is refused (a bad value; gateways and GraphQL in session.guard.spec.ts).
+ * (an error answer saves nothing, a failed save reaches the app's global filters but not a
+ * method-scoped one), a streamed response, the mode set through forRoot or forRootAsync's factory,
+ * and what is refused at startup (a bad value, `commit` beside the factory, gateways and resolvers
+ * under the global guard; a gateway or resolver that uses SessionGuard: session.guard.spec.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   BadRequestException,
   Body,
@@ -17,20 +19,43 @@ import {
   Post,
   Res,
   StreamableFile,
+  UseFilters,
   type ArgumentsHost,
   type ExceptionFilter,
   type INestApplication,
+  type Provider,
 } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
+import { Resolver } from '@nestjs/graphql';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WebSocketGateway } from '@nestjs/websockets';
 import { Test } from '@nestjs/testing';
 import { Readable } from 'node:stream';
 import request from 'supertest';
-import { AllowAnonymous, Session, SessionModule, SessionService, type SessionCommitMode, type UserSession } from '@app/session';
+import {
+  AllowAnonymous,
+  Session,
+  SessionCommitInterceptor,
+  SessionModule,
+  SessionService,
+  type SessionCommitMode,
+  type SessionModuleOptions,
+  type UserSession,
+} from '@app/session';
 import { setCookies, uniquePrefix, uniqueUser } from './support/demo-app.js';
 import { startSuiteRedis, type SuiteRedis } from './support/suite-redis.js';
 
 type Data = { note: string };
+
+/** A method-scoped filter that marks what it answers. */
+@Catch(HttpException)
+class ScopedFilter implements ExceptionFilter {
+  catch(error: HttpException, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<{ status(code: number): { send(body: unknown): void } }>();
+    response.status(error.getStatus()).send({ scoped: true, status: error.getStatus() });
+  }
+}
 
 @Controller()
 class NoteController {
@@ -80,6 +105,13 @@ class NoteController {
     session.set('note', 'too late');
     return { ok: true };
   }
+
+  /** The same, behind a method-scoped filter, which only the interceptor's failed save reaches. */
+  @Post('note/after-revoke-scoped')
+  @UseFilters(ScopedFilter)
+  async afterRevokeScoped(@Session() session: UserSession<Data>) {
+    return this.afterRevoke(session);
+  }
 }
 
 /** An app's global filter: wraps every HttpException so a test can tell it ran. */
@@ -104,20 +136,35 @@ afterAll(async () => {
 });
 
 type Adapter = 'fastify' | 'express';
+/** How the app configures the module: options inline, or from @nestjs/config through forRootAsync's factory. */
+type Via = 'forRoot' | 'forRootAsync';
 
-async function boot(commit: unknown, adapter: Adapter = 'fastify'): Promise<INestApplication> {
+/** What else an app under test holds: its guard setting and providers beside the routes. */
+interface Extras {
+  readonly guard?: 'global' | 'manual';
+  readonly providers?: Provider[];
+}
+
+function sessionModule(commit: unknown, via: Via, guard: Extras['guard'] = 'global') {
+  const options = (): SessionModuleOptions => ({
+    redis: redis.redis,
+    keyPrefix: uniquePrefix('on-send'),
+    cookie: { secure: false },
+    guard,
+  });
+  if (via === 'forRoot') return SessionModule.forRoot({ ...options(), commit: commit as SessionCommitMode });
+  return SessionModule.forRootAsync({
+    imports: [ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ SESSION_COMMIT: commit })] })],
+    inject: [ConfigService],
+    useFactory: (config: ConfigService) => ({ ...options(), commit: config.get<SessionCommitMode>('SESSION_COMMIT') }),
+  });
+}
+
+async function boot(commit: unknown, adapter: Adapter = 'fastify', via: Via = 'forRoot', extras: Extras = {}): Promise<INestApplication> {
   @Module({
-    imports: [
-      SessionModule.forRoot({
-        commit: commit as SessionCommitMode,
-        redis: redis.redis,
-        keyPrefix: uniquePrefix('on-send'),
-        cookie: { secure: false },
-        guard: 'global',
-      }),
-    ],
+    imports: [sessionModule(commit, via, extras.guard)],
     controllers: [NoteController],
-    providers: [{ provide: APP_FILTER, useClass: WrappingFilter }],
+    providers: [{ provide: APP_FILTER, useClass: WrappingFilter }, ...(extras.providers ?? [])],
   })
   class NoteModule {}
   const moduleRef = await Test.createTestingModule({ imports: [NoteModule] }).compile();
@@ -196,16 +243,6 @@ describe.each<Adapter>(['fastify', 'express'])("commit: 'on-send' on %s", (adapt
   });
 });
 
-describe("commit: 'on-send' on Express, a handler that sent its headers itself", () => {
-  const booted = bootedFor('on-send', 'express');
-
-  it('closes the connection when the save fails, rather than answer a success', async () => {
-    const cookie = await signIn(booted());
-    const answer = request(booted().getHttpServer()).post('/note/headers-first').set('cookie', cookie);
-    await expect(answer).rejects.toThrow(/socket hang up|ECONNRESET/);
-  });
-});
-
 describe('the interceptor (default), for comparison', () => {
   const booted = bootedFor('interceptor');
   let app: INestApplication;
@@ -224,8 +261,72 @@ describe('the interceptor (default), for comparison', () => {
   });
 });
 
-describe("commit refused at startup", () => {
-  it('for a value that is not a commit mode', async () => {
-    await expect(boot('on-response')).rejects.toThrow('session: commit must be one of interceptor, on-send (got "on-response")');
+describe.each<Via>(['forRoot', 'forRootAsync'])('the commit mode, set through %s', (via) => {
+  // Every mode's enhancers are registered and the other mode's come out null (session-commit-mode.ts):
+  // a spy on the interceptor shows Nest left it out, not merely that it did nothing.
+  it.each<[SessionCommitMode, Adapter]>([
+    ['on-send', 'express'],
+    ['on-send', 'fastify'],
+    ['interceptor', 'express'],
+  ])("%s on %s: only the interceptor's failed save reaches a method-scoped filter", async (commit, adapter) => {
+    const intercept = jest.spyOn(SessionCommitInterceptor.prototype, 'intercept');
+    const app = await boot(commit, adapter, via);
+    try {
+      const cookie = await signIn(app);
+      const res = await request(app.getHttpServer()).post('/note/after-revoke-scoped').set('cookie', cookie);
+      expect(res.status).toBe(401);
+      if (commit === 'on-send') {
+        expect(res.body).toMatchObject({ wrapped: true, status: 401 });
+        expect(intercept).not.toHaveBeenCalled();
+      } else {
+        expect(res.body).toEqual({ scoped: true, status: 401 });
+        expect(intercept).toHaveBeenCalledTimes(2);
+      }
+    } finally {
+      intercept.mockRestore();
+      await app.close();
+    }
+  });
+
+  it("on-send on Express: a failed save after the handler sent its own headers closes the connection rather than answer a success", async () => {
+    const app = await boot('on-send', 'express', via);
+    try {
+      const answer = request(app.getHttpServer()).post('/note/headers-first').set('cookie', await signIn(app));
+      await expect(answer).rejects.toThrow(/socket hang up|ECONNRESET/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+@WebSocketGateway()
+class ChatGateway {}
+
+@Resolver()
+class NoteResolver {}
+
+describe('commit refused at startup', () => {
+  it.each<Via>(['forRoot', 'forRootAsync'])('for a value that is not a commit mode (%s)', async (via) => {
+    await expect(boot('on-response', 'fastify', via)).rejects.toThrow(`session: commit must be 'interceptor' or 'on-send' (got "on-response")`);
+  });
+
+  it.each<[string, Provider]>([
+    ['a WebSocket gateway', ChatGateway],
+    ['a GraphQL resolver', NoteResolver],
+  ])("with guard: 'global' and %s, whose sessions on-send would never save", async (_kind, provider) => {
+    const refused = boot('on-send', 'express', 'forRoot', { providers: [provider] });
+    await expect(refused).rejects.toThrow(`session: commit: 'on-send' saves HTTP responses only, but guard: 'global' would load sessions for ${(provider as Function).name} too`);
+  });
+
+  it("but not with guard: 'manual', where SessionGuard refuses such a handler only if one uses it", async () => {
+    const app = await boot('on-send', 'express', 'forRoot', { guard: 'manual', providers: [ChatGateway, NoteResolver] });
+    await app.close();
+  });
+
+  it("beside forRootAsync's factory, where Nest would ignore it", () => {
+    const misplaced = { commit: 'on-send', useFactory: () => ({ store: 'memory' as const }) };
+    expect(() => SessionModule.forRootAsync(misplaced as Parameters<typeof SessionModule.forRootAsync>[0])).toThrow(
+      'session: commit is an option: return it from the factory with the others',
+    );
   });
 });

@@ -72,6 +72,12 @@ describe('demo env: where Redis is', () => {
     expect(problemOf({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'my master' })).toContain('REDIS_SENTINEL_NAME must be');
   });
 
+  it('maps SESSION_COMMIT to the commit option (the interceptor unless on-send) and refuses other values', () => {
+    expect(sessionOptionsFrom(validateDemoEnv({ SESSION_COMMIT: 'on-send' })).commit).toBe('on-send');
+    expect(sessionOptionsFrom(validateDemoEnv({})).commit).toBe('interceptor');
+    expect(problemOf({ SESSION_COMMIT: 'on-response' })).toContain('SESSION_COMMIT must be interceptor or on-send');
+  });
+
   it('maps SESSION_ROTATION_GRACE_MS to rotationGraceMs and refuses values outside 0-60000', () => {
     expect(sessionOptionsFrom(validateDemoEnv({ SESSION_ROTATION_GRACE_MS: '0' })).rotationGraceMs).toBe(0);
     expect(sessionOptionsFrom(validateDemoEnv({})).rotationGraceMs).toBeUndefined();

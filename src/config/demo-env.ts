@@ -36,7 +36,7 @@ export class DemoEnv {
   @IsOptional() @IsString() SESSION_KEY_PREFIX?: string;
   /** The HTTP platform (src/http-adapter.ts); the library works on both. */
   @IsOptional() @IsIn(['express', 'fastify'], { message: 'HTTP_ADAPTER must be express or fastify' }) HTTP_ADAPTER?: string;
-  /** Where the library saves session changes (its `commit` extra). */
+  /** Where the library saves session changes (its `commit` option). */
   @IsOptional() @IsIn(['interceptor', 'on-send'], { message: 'SESSION_COMMIT must be interceptor or on-send' }) SESSION_COMMIT?: string;
 }
 
@@ -84,6 +84,7 @@ export function sessionOptionsFrom(env: DemoEnv): SessionModuleOptions {
     cookie: { secure: env.COOKIE_SECURE !== 'false' },
     keyPrefix: env.SESSION_KEY_PREFIX,
     rotationGraceMs: env.SESSION_ROTATION_GRACE_MS,
+    commit: env.SESSION_COMMIT === 'on-send' ? 'on-send' : 'interceptor',
     guard: 'global',
     ...(strategies.includes('jwt')
       ? {

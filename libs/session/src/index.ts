@@ -1,6 +1,5 @@
 export { SessionModule } from './session.module.js';
 export type { SessionModuleForRootOptions, SessionModuleAsyncOptions } from './session.module-definition.js';
-export type { SessionCommitMode } from './session-commit-mode.js';
 export type {
   SessionModuleOptions,
   SessionRedisOptions,
@@ -12,6 +11,7 @@ export type {
   SessionStrategyName,
   SessionDurabilityOptions,
   SessionCacheOptions,
+  SessionCommitMode,
 } from './options/session-options.interface.js';
 export { SESSION_REDIS, ALLOW_ANONYMOUS } from './session.constants.js';
 export { Session, AllowAnonymous, type AllowAnonymousOptions } from './session.decorators.js';

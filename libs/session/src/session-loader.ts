@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { SessionLifecycle } from './events/session-lifecycle.js';
 import type { SessionRequest } from './http/http-message.js';
-import { SESSION_COMMIT_MODE, SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
-import type { SessionCommitMode } from './session-commit-mode.js';
+import { SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { SessionState, type SessionBackend } from './session-state.js';
 import { isPromise, type MaybePromise } from './maybe-promise.js';
@@ -40,7 +39,6 @@ export class SessionLoader implements SessionBackend {
     @Inject(SESSION_RESOLVED_OPTIONS) readonly options: ResolvedSessionOptions,
     @Inject(SessionStrategy) readonly strategies: SessionStrategy[],
     @Optional() readonly lifecycle?: SessionLifecycle,
-    @Optional() @Inject(SESSION_COMMIT_MODE) readonly commitMode: SessionCommitMode = 'interceptor',
   ) {
     this.issuer = strategies[0];
   }

@@ -13,7 +13,7 @@ const contextOf = (type: string): ExecutionContext =>
   ({ getType: () => type, getHandler: () => SomeGateway.prototype.handle, getClass: () => SomeGateway }) as unknown as ExecutionContext;
 
 describe("SessionGuard with commit: 'on-send'", () => {
-  const guard = new SessionGuard({ commitMode: 'on-send' } as SessionLoader, new Reflector());
+  const guard = new SessionGuard({ options: { commit: 'on-send' } } as SessionLoader, new Reflector());
 
   // Only HTTP responses are hooked: a session loaded here would never be saved.
   it.each([

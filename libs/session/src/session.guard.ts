@@ -52,7 +52,7 @@ export class SessionGuard implements CanActivate {
     const handler = context.getHandler();
     const route = this.routeFacts(handler, context.getClass());
     const type = context.getType<string>();
-    if ((type === 'ws' || type === 'graphql') && this.loader.commitMode === 'on-send') throw new SessionUsageError(onSendRefusal(type));
+    if ((type === 'ws' || type === 'graphql') && this.loader.options.commit === 'on-send') throw new SessionUsageError(onSendRefusal(type));
     if (type === 'ws') return activateWsMessage(context, this.loader, route.anonymous !== undefined);
     const request = requireHostRequest(context) as GuardedRequest | null;
     if (!request) return true;

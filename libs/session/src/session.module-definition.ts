@@ -1,8 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { SessionModuleOptions } from './options/session-options.interface.js';
-import { commitModeProviders, type SessionCommitMode } from './session-commit-mode.js';
 
-const EXTRAS: { isGlobal: boolean; commit: SessionCommitMode } = { isGlobal: false, commit: 'interceptor' };
+const EXTRAS: { isGlobal: boolean } = { isGlobal: false };
 
 export const {
   ConfigurableModuleClass: SessionConfigurableModule,
@@ -12,17 +11,10 @@ export const {
 } = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createSessionOptions')
-  .setExtras(EXTRAS, (definition, { isGlobal, commit }) => ({
-    ...definition,
-    global: isGlobal,
-    providers: [...(definition.providers ?? []), ...commitModeProviders(commit)],
-  }))
+  .setExtras(EXTRAS, (definition, { isGlobal }) => ({ ...definition, global: isGlobal }))
   .build();
 
-/**
- * `forRoot()` argument: the options plus the module extras `isGlobal` (make the module's exports
- * visible everywhere) and `commit` (where session changes are saved, see SessionCommitMode).
- */
+/** `forRoot()` argument: the options plus the module extra `isGlobal` (make the module's exports visible everywhere). */
 export type SessionModuleForRootOptions = typeof OPTIONS_TYPE;
-/** `forRootAsync()` argument: `{ imports, inject, useFactory }`, `useClass` or `useExisting`, plus the same extras. */
+/** `forRootAsync()` argument: `{ imports, inject, useFactory }`, `useClass` or `useExisting`, plus `isGlobal`. */
 export type SessionModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

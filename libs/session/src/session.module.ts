@@ -1,11 +1,12 @@
-import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { RedisConnection } from './redis/redis-client.factory.js';
 import { SESSION_REDIS } from './session.constants.js';
 import { SESSION_REDIS_CONNECTION, SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
-import { SessionConfigurableModule } from './session.module-definition.js';
+import { SessionConfigurableModule, type SessionModuleAsyncOptions } from './session.module-definition.js';
+import { SessionConfigError } from './session.errors.js';
 import { SESSION_PROVIDERS } from './session.providers.js';
 import { SessionGuard } from './session.guard.js';
-import { SessionCommitInterceptor } from './session.interceptor.js';
+import { COMMIT_PROVIDERS } from './session-commit-mode.js';
 import { SessionLoader } from './session-loader.js';
 import { SessionService } from './session.service.js';
 import { SessionEndedBus } from './revocation/session-ended.bus.js';
@@ -27,7 +28,7 @@ import { SessionHealthIndicator } from './health/session.health-indicator.js';
     ...SESSION_PROVIDERS,
     SessionLoader,
     SessionGuard,
-    SessionCommitInterceptor,
+    ...COMMIT_PROVIDERS,
     SessionService,
     SessionEndedBus,
     SessionSockets,
@@ -57,6 +58,17 @@ export class SessionModule extends SessionConfigurableModule implements OnApplic
     @Inject(SessionStore) private readonly store: SessionStore,
   ) {
     super();
+  }
+
+  /**
+   * Nest ignores unknown keys beside `useFactory`. `commit` is the likely one there, as it decides
+   * which global enhancers run (and was once a module extra): refused, not silently ignored.
+   */
+  static override forRootAsync(options: SessionModuleAsyncOptions): DynamicModule {
+    if (typeof options === 'object' && options !== null && 'commit' in options) {
+      throw new SessionConfigError(['commit is an option: return it from the factory with the others (forRootAsync({ useFactory: () => ({ ..., commit }) }))']);
+    }
+    return super.forRootAsync(options);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,8 +1,11 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import type { ResolvedSessionOptions } from '../options/resolved-options.js';
+import { SESSION_RESOLVED_OPTIONS } from '../session.internal-constants.js';
 import { SessionConfigError } from '../session.errors.js';
 import { installExpressSendCommit, type ExpressAppLike } from './express-send-commit.js';
 import { installFastifySendCommit, type FastifyLike } from './fastify-send-commit.js';
+import { gatewaysAndResolvers } from './unsaved-handlers.js';
 
 /**
  * `commit: 'on-send'`: saves each request's session changes as its response is about to be written
@@ -11,10 +14,24 @@ import { installFastifySendCommit, type FastifyLike } from './fastify-send-commi
  */
 @Injectable()
 export class SendCommit implements OnModuleInit {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(SESSION_RESOLVED_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly modules: ModulesContainer,
+  ) {}
 
   /** After Nest registered the routes and before the app listens. */
   onModuleInit(): void {
+    if (this.options.commit !== 'on-send') return;
+    // With the global guard every gateway message and resolver would load a session and be refused
+    // on each request (SessionGuard); say so once, at startup. A route-scoped guard is checked per use.
+    const unsaved = this.options.guard === 'global' ? gatewaysAndResolvers(this.modules) : [];
+    if (unsaved.length) {
+      throw new SessionConfigError([
+        `commit: 'on-send' saves HTTP responses only, but guard: 'global' would load sessions for ${unsaved.join(', ')} too: ` +
+          `use commit: 'interceptor' (the default), or guard: 'manual' with @UseGuards(SessionGuard) on the HTTP routes`,
+      ]);
+    }
     const adapter = this.adapterHost.httpAdapter;
     // An application context without HTTP (a script, a worker using SessionService): no requests to save.
     if (!adapter) return;

@@ -3,6 +3,7 @@ import type { SessionStrategy } from '../strategies/session-strategy.interface.j
 import type { DurabilitySettings, StoreSettings } from '../store/session-store.interface.js';
 import { SESSION_DEFAULTS } from './session-options.defaults.js';
 import type {
+  SessionCommitMode,
   SessionJwtAlgorithm,
   SessionJwtKey,
   SessionModuleOptions,
@@ -42,6 +43,7 @@ export interface ResolvedSessionOptions extends StoreSettings {
   readonly header: string | null;
   readonly jwt: ResolvedJwt | null;
   readonly guard: 'global' | 'manual';
+  readonly commit: SessionCommitMode;
   /** The near-cache, or null when off. */
   readonly cache: { readonly maxEntries: number; readonly ttlMs: number } | null;
   /** The cross-origin (CSRF) check, or null when off. */
@@ -75,10 +77,11 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     keyPrefix: options.keyPrefix ?? SESSION_DEFAULTS.keyPrefix,
     maxDataBytes: options.maxDataBytes ?? SESSION_DEFAULTS.maxDataBytes,
     maxSessionsPerUser: options.maxSessionsPerUser ?? null,
-    cookie: resolveCookie(options),
+    cookie,
     header: options.header ?? null,
     jwt: resolveJwt(options, absoluteSeconds),
     guard: options.guard ?? 'manual',
+    commit: options.commit ?? 'interceptor',
     cache: options.cache
       ? {
           maxEntries: options.cache.maxEntries ?? SESSION_DEFAULTS.cacheMaxEntries,

@@ -17,6 +17,19 @@ export type SessionJwtAlgorithm =
 /** Extra ioredis settings merged over the library's defaults (timeouts, retries). */
 export type SessionRedisClientOptions = Omit<RedisOptions, 'host' | 'port' | 'path' | 'sentinels' | 'name'>;
 
+/**
+ * Where a request's session changes are saved:
+ * - `'interceptor'` (default): a global Nest interceptor, after the handler. Every platform,
+ *   GraphQL and gateways; a failed save goes through all of the app's exception filters.
+ * - `'on-send'`: just before the response is written (Fastify's `onSend` hook; on Express, its
+ *   first `write` or `end`). HTTP routes on Express or Fastify only. No global interceptor, so a
+ *   read-only request skips the rxjs chain Nest builds around every handler once any interceptor
+ *   is registered; a failed save reaches the app's global exception filters (Nest's error handler)
+ *   but not controller- or method-scoped ones, and the library's errors thrown by a handler are
+ *   mapped by a global filter (SessionErrorFilter).
+ */
+export type SessionCommitMode = 'interceptor' | 'on-send';
+
 /** Exactly one way of reaching Redis. */
 export type SessionRedisOptions =
   | { url: string; options?: SessionRedisClientOptions }
@@ -150,6 +163,8 @@ export interface SessionModuleOptions {
   maxSessionsPerUser?: number;
   /** 'global' registers SessionGuard for every route; otherwise use @UseGuards(SessionGuard). */
   guard?: 'global' | 'manual';
+  /** Where session changes are saved; see SessionCommitMode. @default 'interceptor' */
+  commit?: SessionCommitMode;
   /** Confirm logouts and revokes on replicas with `WAIT` (Redis store only). @default off */
   durability?: SessionDurabilityOptions;
   /**

@@ -6,7 +6,7 @@ type Raw = Record<string, unknown>;
 const KNOWN_OPTIONS = new Set([
   'redis', 'store', 'strategy', 'ttl', 'touchAfter', 'keyPrefix', 'cookie', 'header', 'jwt',
   'maxDataBytes', 'maxSessionsPerUser', 'guard', 'cache', 'csrf', 'expiryEvents', 'metrics', 'durability', 'batchWrites',
-  'rotationGraceMs',
+  'rotationGraceMs', 'commit',
 ]);
 const STRATEGY_NAMES = new Set(['session-id', 'jwt', 'hashed']);
 const ALGORITHMS = new Set(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);

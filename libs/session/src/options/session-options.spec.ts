@@ -8,7 +8,7 @@ import type { SessionModuleOptions } from './session-options.interface.js';
 
 const SECRET = 'unit-test-hmac-secret-0123456789abcdef'; // 38 bytes
 const KNOWN =
-  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard, cache, csrf, expiryEvents, metrics, durability, batchWrites, rotationGraceMs';
+  'redis, store, strategy, ttl, touchAfter, keyPrefix, cookie, header, jwt, maxDataBytes, maxSessionsPerUser, guard, cache, csrf, expiryEvents, metrics, durability, batchWrites, rotationGraceMs, commit';
 
 /** Resolves options that are expected to be invalid and returns the SessionConfigError. */
 function configError(options: unknown): SessionConfigError {
@@ -45,6 +45,7 @@ describe('resolveSessionOptions: defaults', () => {
       header: null,
       jwt: null,
       guard: 'manual',
+      commit: 'interceptor',
       cache: null,
       csrf: { trustedOrigins: new Set() },
       expiryEvents: null,
@@ -62,6 +63,12 @@ describe('resolveSessionOptions: defaults', () => {
     for (const bad of [-1, 60_001, 1.5, '5000']) {
       expectProblems({ redis: { url }, rotationGraceMs: bad }, [`rotationGraceMs must be an integer from 0 (off) to 60000 ms (got ${JSON.stringify(bad)})`]);
     }
+  });
+
+  it("saves from the interceptor unless commit is 'on-send', and refuses any other value", () => {
+    const url = 'redis://redis.test:6380/0';
+    expect(resolveSessionOptions({ redis: { url }, commit: 'on-send' }).commit).toBe('on-send');
+    expectProblems({ redis: { url }, commit: 'on-response' }, ["commit must be 'interceptor' or 'on-send' (got \"on-response\")"]);
   });
 
   it('batches Redis writes unless batchWrites is false, and refuses anything but a boolean', () => {

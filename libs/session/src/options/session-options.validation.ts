@@ -68,6 +68,7 @@ class SessionOptionsDto {
   maxDataBytes?: number;
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) maxSessionsPerUser?: number;
   @IsOptional() @IsIn(['global', 'manual'], { message: "must be 'global' or 'manual'" }) guard?: string;
+  @IsOptional() @IsIn(['interceptor', 'on-send'], { message: "must be 'interceptor' or 'on-send'" }) commit?: string;
   @IsOptional() @IsBoolean(FLAG) batchWrites?: boolean;
   @IsOptional() @IsInt(GRACE) @Min(0, GRACE) @Max(60_000, GRACE) rotationGraceMs?: number;
 }
@@ -81,7 +82,7 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
-const DTO_FIELDS = new Set(['store', 'ttl', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard', 'batchWrites', 'rotationGraceMs']);
+const DTO_FIELDS = new Set(['store', 'ttl', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard', 'commit', 'batchWrites', 'rotationGraceMs']);
 
 /** Checks the raw options field by field, then the rules that span several fields. */
 export function collectOptionProblems(raw: unknown): string[] {
