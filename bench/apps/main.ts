@@ -6,7 +6,7 @@
  *   BENCH_CACHE     1 = near-cache on                  (ours)
  *   BENCH_BATCH_WRITES    0 = batchWrites: false         (ours; one socket write per command)
  *   BENCH_COMMIT    on-send = commit: 'on-send'         (ours; default: the interceptor)
- *   BENCH_FLOOR     guard | interceptor | both (default) (nest-floor: which no-op enhancers)
+ *   BENCH_FLOOR     guard | interceptor | both (default) | sync-both (nest-floor: which no-op enhancers; sync-both: the guard answers `true`, not a promise)
  *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
  *   BENCH_COMMAND_TIMEOUT_MS   (ours; the Redis client's commandTimeout: under valgrind a GC pause outlasts the default 1 s)
  * Prints `READY <port>` once it listens on 127.0.0.1 (an ephemeral port).
@@ -16,7 +16,7 @@ import { Module, type DynamicModule, type INestApplication, type Type } from '@n
 import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SessionModule, type SessionModuleOptions, type SessionStrategyName } from '../../libs/session/src/index.js';
-import { BareController, ExpressSessionController, FastifySessionController, NoopAsyncGuard, OursController, PassThroughInterceptor } from './routes.js';
+import { BareController, ExpressSessionController, FastifySessionController, NoopAsyncGuard, NoopSyncGuard, OursController, PassThroughInterceptor } from './routes.js';
 
 export const BENCH_JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmnopqrstuv';
 const COOKIE_SECRET = 'bench-cookie-secret-0123456789abcdefghijklmnopqrstuv';
@@ -59,7 +59,9 @@ function rootModule(): DynamicModule {
     providers:
       stack === 'nest-floor'
         ? [
-            ...(env.BENCH_FLOOR === 'interceptor' ? [] : [{ provide: APP_GUARD, useClass: NoopAsyncGuard }]),
+            ...(env.BENCH_FLOOR === 'interceptor'
+              ? []
+              : [{ provide: APP_GUARD, useClass: env.BENCH_FLOOR === 'sync-both' ? NoopSyncGuard : NoopAsyncGuard }]),
             ...(env.BENCH_FLOOR === 'guard' ? [] : [{ provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor }]),
           ]
         : [],

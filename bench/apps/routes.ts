@@ -64,6 +64,14 @@ export class NoopAsyncGuard implements CanActivate {
   }
 }
 
+/** The same, answering at once as SessionGuard does on a near-cache hit: Nest then skips one await. */
+@Injectable()
+export class NoopSyncGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
 @Injectable()
 export class PassThroughInterceptor implements NestInterceptor {
   intercept(_context: unknown, next: CallHandler): Observable<unknown> {
