@@ -155,8 +155,10 @@ export class RedisSessionStore implements SessionStore {
     const revoked = to.userId !== null && (await this.revokedSince(to.userId, to.notRevokedSince));
     // The old session must still exist when it is retired or deleted: if a logout, a revoke or a
     // concurrent rotation of the same id removed it meanwhile, the new session must not outlive it.
-    let outcome: 'ok' | 'gone' | 'replaced' = 'gone';
-    if (!revoked) outcome = graceMs > 0 ? await this.retire(fromStoreId, now + graceMs) : (await this.destroy(fromStoreId)) ? 'ok' : 'gone';
+    let outcome: 'ok' | 'gone' | 'replaced';
+    if (revoked) outcome = 'gone';
+    else if (graceMs > 0) outcome = await this.retire(fromStoreId, now + graceMs);
+    else outcome = (await this.destroy(fromStoreId)) ? 'ok' : 'gone';
     // Alone: the old session is not this one's to end (a concurrent rotation may have retired it).
     if (outcome !== 'ok') await this.destroyOne(to.storeId, { alone: true });
     await this.destroyMembers(evicted);
