@@ -326,7 +326,7 @@ describe('commit refused at startup', () => {
   it("beside forRootAsync's factory, where Nest would ignore it", () => {
     const misplaced = { commit: 'on-send', useFactory: () => ({ store: 'memory' as const }) };
     expect(() => SessionModule.forRootAsync(misplaced as Parameters<typeof SessionModule.forRootAsync>[0])).toThrow(
-      'session: commit is an option: return it from the factory with the others',
+      'session: commit is a session option: return it from the factory with the others',
     );
   });
 });

@@ -144,6 +144,21 @@ describe('SessionModule wiring', () => {
     ).rejects.toThrow(/keyPrefix must be at most 64 characters without braces/);
   });
 
+  it("refuses session options put beside forRootAsync's factory, where Nest would silently ignore them", () => {
+    const misplaced = { ttl: { idle: 60 }, cache: { maxEntries: 10 }, isGlobal: true, useFactory: () => ({ store: 'memory' as const }) };
+    expect(() => SessionModule.forRootAsync(misplaced as Parameters<typeof SessionModule.forRootAsync>[0])).toThrow(
+      'session: ttl is a session option: return it from the factory with the others (forRootAsync({ useFactory: () => ({ ..., ttl }) }))\n' +
+        'session: cache is a session option: return it from the factory with the others (forRootAsync({ useFactory: () => ({ ..., cache }) }))',
+    );
+  });
+
+  it('names redis.url at startup when the URL is undefined (an unset REDIS_URL), and the README line compiles', async () => {
+    const unsetUrl: string | undefined = undefined;
+    await expect(Test.createTestingModule({ imports: [SessionModule.forRoot({ redis: { url: unsetUrl }, strategy: 'session-id' })] }).compile()).rejects.toThrow(
+      'session: redis.url is undefined (an environment variable not set?)',
+    );
+  });
+
   it('refuses durable writes on Cluster at startup, for an app-provided Cluster client too', async () => {
     const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
     const durability = { replicas: 1, timeoutMs: 200, writes: true };

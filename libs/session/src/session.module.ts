@@ -4,6 +4,7 @@ import { SESSION_REDIS } from './session.constants.js';
 import { SESSION_REDIS_CONNECTION, SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
 import { SessionConfigurableModule, type SessionModuleAsyncOptions } from './session.module-definition.js';
 import { SessionConfigError } from './session.errors.js';
+import { KNOWN_OPTIONS } from './options/session-options.rules.js';
 import { SESSION_PROVIDERS } from './session.providers.js';
 import { SessionGuard } from './session.guard.js';
 import { COMMIT_PROVIDERS } from './session-commit-mode.js';
@@ -61,12 +62,15 @@ export class SessionModule extends SessionConfigurableModule implements OnApplic
   }
 
   /**
-   * Nest ignores unknown keys beside `useFactory`. `commit` is the likely one there, as it decides
-   * which global enhancers run (and was once a module extra): refused, not silently ignored.
+   * Nest ignores unknown keys beside `useFactory`, so a session option put there (`commit`, `ttl`...)
+   * would silently not apply: refused, naming where it goes.
    */
   static override forRootAsync(options: SessionModuleAsyncOptions): DynamicModule {
-    if (typeof options === 'object' && options !== null && 'commit' in options) {
-      throw new SessionConfigError(['commit is an option: return it from the factory with the others (forRootAsync({ useFactory: () => ({ ..., commit }) }))']);
+    const misplaced = typeof options === 'object' && options !== null ? Object.keys(options).filter((key) => KNOWN_OPTIONS.has(key)) : [];
+    if (misplaced.length > 0) {
+      throw new SessionConfigError(
+        misplaced.map((key) => `${key} is a session option: return it from the factory with the others (forRootAsync({ useFactory: () => ({ ..., ${key} }) }))`),
+      );
     }
     return super.forRootAsync(options);
   }

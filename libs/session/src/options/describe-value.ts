@@ -8,6 +8,8 @@ export function describeValue(path: string, value: unknown): string {
   }
   if (/url$/i.test(path) && typeof value === 'string') return JSON.stringify(value.replace(/\/\/[^/@]*@/, '//***@'));
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  // JSON.stringify renders NaN and Infinity as null, which hides what was actually passed.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value);
   return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

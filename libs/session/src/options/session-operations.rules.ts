@@ -1,18 +1,9 @@
 import { describeValue } from './describe-value.js';
-
-type Raw = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
+import { isOptionObject as isObject, unknownKeys, type RawOptions as Raw } from './option-shape.js';
 
 /** Checks `csrf`, `expiryEvents` and `metrics`; every problem with its option path. */
 export function checkOperationsOptions(options: Raw): string[] {
   return [...checkCsrf(options.csrf), ...checkExpiryEvents(options.expiryEvents), ...checkMetrics(options.metrics)];
-}
-
-function unknownKeys(path: string, value: Raw, known: readonly string[]): string[] {
-  return Object.keys(value)
-    .filter((key) => !known.includes(key))
-    .map((key) => `${path}.${key} is not a known option (known: ${known.join(', ')})`);
 }
 
 /** `https://app.example.com[:port]`: what browsers send in `Origin` (no path, no trailing slash). */

@@ -6,7 +6,6 @@ export const SESSION_DEFAULTS = {
   maxDataBytes: 64 * 1024,
   cookieName: 'sid',
   secureCookieName: '__Host-sid',
-  header: 'x-session-id',
   jwtAlgorithms: ['HS256'],
   minHmacSecretBytes: 32,
   cacheMaxEntries: 10_000,

@@ -7,7 +7,7 @@ import type { SessionCsrfOptions, SessionExpiryEventsOptions, SessionMetricsOpti
 /** The built-in strategies, by the names used in configuration. */
 export type SessionStrategyName = 'session-id' | 'jwt' | 'hashed';
 
-/** HMAC (HS*) or asymmetric (RS*, PS*, ES*, EdDSA) algorithms accepted for session JWTs. */
+/** HMAC (HS*) or asymmetric (RS*, PS*, ES*) algorithms accepted for session JWTs. */
 export type SessionJwtAlgorithm =
   | 'HS256' | 'HS384' | 'HS512'
   | 'RS256' | 'RS384' | 'RS512'
@@ -32,7 +32,11 @@ export type SessionCommitMode = 'interceptor' | 'on-send';
 
 /** Exactly one way of reaching Redis. */
 export type SessionRedisOptions =
-  | { url: string; options?: SessionRedisClientOptions }
+  /**
+   * `undefined` is allowed by the type so `{ url: process.env.REDIS_URL }` compiles; an unset URL
+   * is refused at startup with a message naming `redis.url`.
+   */
+  | { url: string | undefined; options?: SessionRedisClientOptions }
   | {
       host: string;
       port?: number;
@@ -56,7 +60,7 @@ export type SessionRedisOptions =
   | { client: Redis | Cluster };
 
 export interface SessionCookieOptions {
-  /** @default '__Host-sid' when secure, 'sid' otherwise */
+  /** @default '__Host-sid' when secure with no domain and path '/' (what the prefix requires), 'sid' otherwise */
   name?: string;
   domain?: string;
   /** @default '/' */
@@ -161,7 +165,7 @@ export interface SessionModuleOptions {
   rotationGraceMs?: number;
   /** Maximum live sessions per user; the oldest is evicted on login. @default no limit */
   maxSessionsPerUser?: number;
-  /** 'global' registers SessionGuard for every route; otherwise use @UseGuards(SessionGuard). */
+  /** 'global' registers SessionGuard for every route; otherwise use @UseGuards(SessionGuard). @default 'manual' */
   guard?: 'global' | 'manual';
   /** Where session changes are saved; see SessionCommitMode. @default 'interceptor' */
   commit?: SessionCommitMode;

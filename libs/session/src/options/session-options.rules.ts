@@ -1,9 +1,10 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SESSION_DEFAULTS } from './session-options.defaults.js';
 import { describeValue } from './describe-value.js';
+import { isOptionObject as isObject, unknownKeys, type RawOptions as Raw } from './option-shape.js';
 
-type Raw = Record<string, unknown>;
-
-const KNOWN_OPTIONS = new Set([
+/** Every top-level option of SessionModuleOptions. */
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'redis', 'store', 'strategy', 'ttl', 'touchAfter', 'keyPrefix', 'cookie', 'header', 'jwt',
   'maxDataBytes', 'maxSessionsPerUser', 'guard', 'cache', 'csrf', 'expiryEvents', 'metrics', 'durability', 'batchWrites',
   'rotationGraceMs', 'commit',
@@ -11,8 +12,16 @@ const KNOWN_OPTIONS = new Set([
 const STRATEGY_NAMES = new Set(['session-id', 'jwt', 'hashed']);
 const ALGORITHMS = new Set(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);
 const REDIS_FORMS = ['url', 'host', 'sentinels', 'cluster', 'client'] as const;
-
-const isObject = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The keys each way of reaching Redis takes (SessionRedisOptions). */
+const REDIS_FORM_KEYS = {
+  url: ['url', 'options'],
+  host: ['host', 'port', 'username', 'password', 'db', 'tls', 'options'],
+  sentinels: ['sentinels', 'name', 'password', 'sentinelPassword', 'db', 'options'],
+  cluster: ['cluster'],
+  client: ['client'],
+} as const;
+const JWT_KEYS = ['secret', 'keys', 'algorithms', 'issuer', 'audience', 'expiresIn', 'transport'];
+const JWT_KEY_FIELDS = ['kid', 'secret', 'privateKey', 'publicKey'];
 
 export function strategyList(options: Raw): unknown[] {
   const raw = options.strategy ?? 'session-id';
@@ -40,10 +49,17 @@ export function checkRedisOptions(options: Raw): string[] {
   if (redis === undefined) return ["redis is required when store is 'redis' (or set store: 'memory')"];
   if (!isObject(redis)) return [`redis must be an object (got ${describeValue('redis', redis)})`];
   const forms = REDIS_FORMS.filter((form) => redis[form] !== undefined);
+  // `{ url: process.env.REDIS_URL }` with the variable unset: name the field, not "none".
+  const unset = REDIS_FORMS.filter((form) => form in redis && redis[form] === undefined);
+  if (forms.length === 0 && unset.length > 0) return [`redis.${unset[0]} is undefined (an environment variable not set?)`];
   if (forms.length !== 1) {
     return [`redis must have exactly one of url, host, sentinels, cluster or client (got ${forms.length ? forms.join(' and ') : 'none'})`];
   }
   const form = forms[0];
+  return [...unknownKeys('redis', redis, REDIS_FORM_KEYS[form]), ...redisFormProblems(form, redis), ...connectionFieldProblems(redis)];
+}
+
+function redisFormProblems(form: (typeof REDIS_FORMS)[number], redis: Raw): string[] {
   const value = redis[form];
   switch (form) {
     case 'url':
@@ -63,16 +79,35 @@ export function checkRedisOptions(options: Raw): string[] {
         ...(typeof redis.name === 'string' && redis.name ? [] : ['redis.name must name the Sentinel master (e.g. "mymaster")']),
       ];
     case 'cluster': {
-      const nodes = isObject(value) ? value.nodes : undefined;
-      return Array.isArray(nodes) && nodes.length > 0
-        ? []
-        : [`redis.cluster.nodes must be a non-empty array (got ${describeValue('redis.cluster.nodes', nodes)})`];
+      if (!isObject(value)) return [`redis.cluster must be { nodes, options? } (got ${describeValue('redis.cluster', value)})`];
+      const nodes = value.nodes;
+      return [
+        ...unknownKeys('redis.cluster', value, ['nodes', 'options']),
+        ...(Array.isArray(nodes) && nodes.length > 0 ? [] : [`redis.cluster.nodes must be a non-empty array (got ${describeValue('redis.cluster.nodes', nodes)})`]),
+        ...(value.options === undefined || isObject(value.options) ? [] : ['redis.cluster.options must be an object of ioredis Cluster options']),
+      ];
     }
     case 'client':
       return isObject(value) && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
         ? []
         : ['redis.client must be an ioredis Redis or Cluster instance'];
   }
+}
+
+/** The connection fields beside host, sentinels or url; ioredis would take a wrong type without a word. */
+function connectionFieldProblems(redis: Raw): string[] {
+  const problems: string[] = [];
+  for (const field of ['username', 'password', 'sentinelPassword'] as const) {
+    if (redis[field] !== undefined && typeof redis[field] !== 'string') problems.push(`redis.${field} must be a string (got ${describeValue(`redis.${field}`, redis[field])})`);
+  }
+  if (redis.db !== undefined && !(Number.isInteger(redis.db) && (redis.db as number) >= 0)) {
+    problems.push(`redis.db must be a database number, an integer from 0 (got ${describeValue('redis.db', redis.db)})`);
+  }
+  if (redis.tls !== undefined && typeof redis.tls !== 'boolean' && !isObject(redis.tls)) {
+    problems.push(`redis.tls must be true, false or Node TLS options (got ${describeValue('redis.tls', redis.tls)})`);
+  }
+  if (redis.options !== undefined && !isObject(redis.options)) problems.push(`redis.options must be an object of ioredis options (got ${describeValue('redis.options', redis.options)})`);
+  return problems;
 }
 
 function portProblems(path: string, port: unknown, optional: boolean): string[] {
@@ -95,11 +130,12 @@ export function checkJwtOptions(options: Raw): string[] {
   const jwt = options.jwt;
   if (!usesJwt) return [];
   if (!isObject(jwt)) return ["jwt is required when strategy includes 'jwt' (at least { secret })"];
-  const problems: string[] = [];
+  const problems = unknownKeys('jwt', jwt, JWT_KEYS);
   const algorithms = jwt.algorithms ?? SESSION_DEFAULTS.jwtAlgorithms;
   if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => ALGORITHMS.has(a as string))) {
     problems.push(`jwt.algorithms must be a non-empty list of ${[...ALGORITHMS].join(', ')} ('none' is never allowed) (got ${describeValue('jwt.algorithms', algorithms)})`);
   }
+  const algorithmList: readonly unknown[] = Array.isArray(algorithms) ? algorithms : [];
   const hmac = Array.isArray(algorithms) && algorithms.some((a) => String(a).startsWith('HS'));
   const asymmetric = Array.isArray(algorithms) && algorithms.some((a) => ALGORITHMS.has(a as string) && !String(a).startsWith('HS'));
   if (hmac && asymmetric) problems.push('jwt.algorithms must not mix HMAC (HS*) and public-key algorithms (key confusion)');
@@ -115,17 +151,60 @@ export function checkJwtOptions(options: Raw): string[] {
       jwt.keys.forEach((key: unknown, i: number) => {
         const path = `jwt.keys[${i}]`;
         if (!isObject(key)) return problems.push(`${path} must be { kid, secret | publicKey }`);
+        problems.push(...unknownKeys(path, key, JWT_KEY_FIELDS));
         if (typeof key.kid !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(key.kid)) problems.push(`${path}.kid must be 1-64 of A-Z a-z 0-9 . _ -`);
         if (kids.has(key.kid)) problems.push(`${path}.kid must be unique (got ${describeValue('kid', key.kid)} twice)`);
         kids.add(key.kid);
         if (hmac) problems.push(...secretProblems(`${path}.secret`, key.secret));
-        else if (typeof key.publicKey !== 'string') problems.push(`${path}.publicKey must be a PEM public key`);
-        if (i === 0 && asymmetric && typeof key.privateKey !== 'string') problems.push(`${path}.privateKey must be a PEM private key (the first key signs)`);
+        else problems.push(...pemProblems(`${path}.publicKey`, key.publicKey, 'public', algorithmList));
+        if (i === 0 && asymmetric) problems.push(...signingKeyProblems(path, key, algorithmList));
       });
     }
   }
   if (jwt.secret !== undefined && asymmetric) problems.push('jwt.secret only works with HS* algorithms; use jwt.keys with public keys');
   return problems;
+}
+
+/** Which key each algorithm signs with (RFC 7518): its type, and for ES* the curve. PS* also takes RSA-PSS keys. */
+function keyFits(alg: string, key: KeyObject): boolean {
+  const type = key.asymmetricKeyType;
+  const family = alg.slice(0, 2);
+  if (family === 'RS') return type === 'rsa';
+  if (family === 'PS') return type === 'rsa' || type === 'rsa-pss';
+  return family === 'ES' && type === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVES[alg];
+}
+const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+/** What jsonwebtoken signs and verifies with unless told to allow weaker RSA keys. */
+const MIN_RSA_BITS = 2048;
+
+/** Parses a PEM key now, so a wrong or truncated key fails at startup rather than on the first sign-in. */
+function pemProblems(path: string, pem: unknown, kind: 'public' | 'private', algorithms: readonly unknown[], note = ''): string[] {
+  if (typeof pem !== 'string') return [`${path} must be a PEM ${kind} key${note}`];
+  let key: KeyObject;
+  try {
+    key = kind === 'public' ? createPublicKey(pem) : createPrivateKey(pem);
+  } catch (error) {
+    return [`${path} is not a readable PEM ${kind} key${note} (${(error as Error).message})`];
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (bits !== undefined && bits < MIN_RSA_BITS) return [`${path} is a ${bits}-bit RSA key; at least ${MIN_RSA_BITS} bits are required`];
+  if (algorithms.length === 0 || algorithms.some((alg) => keyFits(String(alg), key))) return [];
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const described = `a key of type ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` on curve ${curve}` : ''}`;
+  return [`${path} is ${described}, which none of jwt.algorithms (${algorithms.join(', ')}) signs with`];
+}
+
+/** The signing key's private half, readable and matching its public half: else every token it signs fails to verify. */
+function signingKeyProblems(path: string, key: Raw, algorithms: readonly unknown[]): string[] {
+  const problems = pemProblems(`${path}.privateKey`, key.privateKey, 'private', algorithms, ' (the first key signs)');
+  if (problems.length > 0 || typeof key.publicKey !== 'string') return problems;
+  try {
+    const derived = createPublicKey(key.privateKey as string).export({ type: 'spki', format: 'der' });
+    const given = createPublicKey(key.publicKey).export({ type: 'spki', format: 'der' });
+    return derived.equals(given) ? [] : [`${path}.privateKey and ${path}.publicKey are not one key pair`];
+  } catch {
+    return []; // an unreadable public key is reported by its own check
+  }
 }
 
 function secretProblems(path: string, secret: unknown): string[] {
@@ -185,9 +264,7 @@ export function checkDurability(options: Raw): string[] {
   const durability = options.durability;
   if (durability === undefined) return [];
   if (!isObject(durability)) return [`durability must be { replicas, timeoutMs, writes? } (got ${describeValue('durability', durability)})`];
-  const problems = Object.keys(durability)
-    .filter((key) => key !== 'replicas' && key !== 'timeoutMs' && key !== 'writes')
-    .map((key) => `durability.${key} is not a known option (known: replicas, timeoutMs, writes)`);
+  const problems = unknownKeys('durability', durability, ['replicas', 'timeoutMs', 'writes']);
   const { replicas, timeoutMs, writes } = durability;
   if (writes !== undefined && typeof writes !== 'boolean') {
     problems.push(`durability.writes must be true or false (got ${describeValue('durability.writes', writes)})`);

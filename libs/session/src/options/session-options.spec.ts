@@ -2,6 +2,7 @@
 // @nestjs/common loads it first; this spec loads it itself (see session-options.load.spec.ts).
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
 import { SessionConfigError, SessionError } from '../session.errors.js';
 import { resolveSessionOptions } from './resolved-options.js';
 import type { SessionModuleOptions } from './session-options.interface.js';
@@ -297,6 +298,119 @@ describe('resolveSessionOptions: SessionConfigError', () => {
       { store: 'memory', strategy: 'jwt', jwt: { keys: [{ kid: 'a', secret: SECRET }, { kid: 'a', secret: SECRET.toUpperCase() }] } },
       ['jwt.keys[1].kid must be unique (got "a" twice)'],
     );
+  });
+
+  it('refuses a misspelt key inside ttl, cookie, jwt, jwt.keys[i], redis and redis.cluster, naming the known ones', () => {
+    expectProblems({ store: 'memory', ttl: { idel: 60 } }, ['ttl.idel is not a known option (known: idle, absolute)']);
+    expectProblems({ store: 'memory', cookie: { maxage: 5 } }, ['cookie.maxage is not a known option (known: name, domain, path, sameSite, secure, httpOnly, maxAge)']);
+    expectProblems({ store: 'memory', strategy: 'jwt', jwt: { secret: SECRET, expireIn: 60 } }, [
+      'jwt.expireIn is not a known option (known: secret, keys, algorithms, issuer, audience, expiresIn, transport)',
+    ]);
+    expectProblems({ store: 'memory', strategy: 'jwt', jwt: { keys: [{ kid: 'a', secret: SECRET, secrt: SECRET }] } }, [
+      'jwt.keys[0].secrt is not a known option (known: kid, secret, privateKey, publicKey)',
+    ]);
+    expectProblems({ redis: { url: 'redis://r.test:6379', db: 3 } }, ['redis.db is not a known option (known: url, options)']);
+    expectProblems({ redis: { cluster: { nodes: [{ host: 'r.test', port: 7000 }], redisOptions: {} } } }, [
+      'redis.cluster.redisOptions is not a known option (known: nodes, options)',
+    ]);
+  });
+
+  it('refuses connection fields of the wrong type, which ioredis would take without a word', () => {
+    expectProblems({ redis: { host: 'r.test', db: -1, tls: 'yes', username: 5 } }, [
+      'redis.username must be a string (got 5)',
+      'redis.db must be a database number, an integer from 0 (got -1)',
+      'redis.tls must be true, false or Node TLS options (got "yes")',
+    ]);
+    expectProblems({ redis: { sentinels: [{ host: 's.test', port: 26379 }], name: 'm', db: 'x', options: 'fast' } }, [
+      'redis.db must be a database number, an integer from 0 (got "x")',
+      'redis.options must be an object of ioredis options (got "fast")',
+    ]);
+  });
+
+  it('names redis.url when it is undefined, as from an unset environment variable', () => {
+    expectProblems({ redis: { url: undefined } }, ['redis.url is undefined (an environment variable not set?)']);
+  });
+
+  it('refuses ttl, cookie and jwt that are not objects with a message about their shape', () => {
+    expectProblems({ store: 'memory', ttl: 5 }, ['ttl must be an object { idle?, absolute? } (got 5)']);
+    expectProblems({ store: 'memory', cookie: [] }, ['cookie must be an object or false (got [])']);
+    expectProblems({ store: 'memory', strategy: 'jwt', jwt: null }, [
+      'jwt must be an object { secret | keys, ... } (got null)',
+      "jwt is required when strategy includes 'jwt' (at least { secret })",
+    ]);
+  });
+
+  it('refuses a touchAfter at or above ttl.idle, where a session that is only read would expire in use', () => {
+    expectProblems({ store: 'memory', ttl: { idle: 60 }, touchAfter: 60 }, [
+      'touchAfter must be below ttl.idle (got touchAfter 60 >= idle 60): a session that is only read would expire while in use',
+    ]);
+    expectProblems({ store: 'memory', touchAfter: 3600 }, [
+      'touchAfter must be below ttl.idle (got touchAfter 3600 >= idle 1800): a session that is only read would expire while in use',
+    ]);
+    expect(resolveSessionOptions({ store: 'memory', ttl: { idle: 60 }, touchAfter: 59 }).touchAfterMs).toBe(59_000);
+  });
+
+  it('refuses an empty jwt.issuer or jwt.audience, which jsonwebtoken would not check at all', () => {
+    expectProblems({ store: 'memory', strategy: 'jwt', jwt: { secret: SECRET, issuer: '', audience: '' } }, [
+      'jwt.issuer must be a non-empty string (got "")',
+      'jwt.audience must be a non-empty string (got "")',
+    ]);
+  });
+
+  it('shows NaN and Infinity as themselves, not as null', () => {
+    expectProblems({ store: 'memory', ttl: { idle: Number.NaN, absolute: Number.POSITIVE_INFINITY } }, [
+      'ttl.idle must be a positive integer (got NaN)',
+      'ttl.absolute must be a positive integer (got Infinity)',
+    ]);
+  });
+
+  describe('public-key jwt.keys, parsed at startup', () => {
+    const pem = (pair: { publicKey: { export(o: object): string | Buffer }; privateKey: { export(o: object): string | Buffer } }) => ({
+      publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    });
+    const rsa = pem(generateKeyPairSync('rsa', { modulusLength: 2048 }));
+    const otherRsa = pem(generateKeyPairSync('rsa', { modulusLength: 2048 }));
+    const weakRsa = pem(generateKeyPairSync('rsa', { modulusLength: 1024 }));
+    const p256 = pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+    const jwtWith = (algorithms: string[], key: object) => ({ store: 'memory', strategy: 'jwt', jwt: { algorithms, keys: [{ kid: 'k1', ...key }] } });
+
+    it('accepts a matching pair for RS256, PS256 and ES256', () => {
+      expect(() => resolveSessionOptions(jwtWith(['RS256'], rsa) as SessionModuleOptions)).not.toThrow();
+      expect(() => resolveSessionOptions(jwtWith(['PS256'], rsa) as SessionModuleOptions)).not.toThrow();
+      expect(() => resolveSessionOptions(jwtWith(['ES256'], p256) as SessionModuleOptions)).not.toThrow();
+    });
+
+    it('refuses an unreadable key, naming it', () => {
+      const error = configError(jwtWith(['RS256'], { publicKey: 'not a key', privateKey: '' }));
+      expect(error.problems).toHaveLength(2);
+      expect(error.problems[0]).toMatch(/^jwt\.keys\[0\]\.publicKey is not a readable PEM public key \(/);
+      expect(error.problems[1]).toMatch(/^jwt\.keys\[0\]\.privateKey is not a readable PEM private key \(the first key signs\) \(/);
+    });
+
+    it('refuses a key of a type or curve none of the algorithms signs with', () => {
+      expectProblems(jwtWith(['ES256'], rsa), [
+        'jwt.keys[0].publicKey is a key of type rsa, which none of jwt.algorithms (ES256) signs with',
+        'jwt.keys[0].privateKey is a key of type rsa, which none of jwt.algorithms (ES256) signs with',
+      ]);
+      expectProblems(jwtWith(['ES384'], p256), [
+        'jwt.keys[0].publicKey is a key of type ec on curve prime256v1, which none of jwt.algorithms (ES384) signs with',
+        'jwt.keys[0].privateKey is a key of type ec on curve prime256v1, which none of jwt.algorithms (ES384) signs with',
+      ]);
+    });
+
+    it('refuses an RSA key under 2048 bits', () => {
+      expectProblems(jwtWith(['RS256'], weakRsa), [
+        'jwt.keys[0].publicKey is a 1024-bit RSA key; at least 2048 bits are required',
+        'jwt.keys[0].privateKey is a 1024-bit RSA key; at least 2048 bits are required',
+      ]);
+    });
+
+    it('refuses a signing key whose private half does not match its public half', () => {
+      expectProblems(jwtWith(['RS256'], { publicKey: rsa.publicKey, privateKey: otherRsa.privateKey }), [
+        'jwt.keys[0].privateKey and jwt.keys[0].publicKey are not one key pair',
+      ]);
+    });
   });
 
   it('refuses a keyPrefix with braces (Cluster hash tags)', () => {

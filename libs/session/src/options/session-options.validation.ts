@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Type as TransformType, plainToInstance } from 'class-transformer';
+import { plainToInstance } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
@@ -9,19 +9,22 @@ import {
   Matches,
   Max,
   Min,
-  ValidateNested,
+  MinLength,
   validateSync,
   type ValidationError,
 } from 'class-validator';
 import { SessionConfigError } from '../session.errors.js';
 import { describeValue } from './describe-value.js';
 import { checkDurability, checkJwtOptions, checkRedisOptions, checkStrategies, checkCookieSafety } from './session-options.rules.js';
+import { isOptionObject, unknownKeys } from './option-shape.js';
+import { SESSION_DEFAULTS } from './session-options.defaults.js';
 import { checkOperationsOptions } from './session-operations.rules.js';
 
 const POSITIVE_INT = { message: 'must be a positive integer' };
 const TEXT = { message: 'must be a string' };
 const FLAG = { message: 'must be true or false' };
 const GRACE = { message: 'must be an integer from 0 (off) to 60000 ms' };
+const NON_EMPTY = { message: 'must be a non-empty string' };
 
 class TtlDto {
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) idle?: number;
@@ -43,8 +46,9 @@ class CookieDto {
 }
 
 class JwtDto {
-  @IsOptional() @IsString(TEXT) issuer?: string;
-  @IsOptional() @IsString(TEXT) audience?: string;
+  // jsonwebtoken skips the iss and aud checks for an empty string: refuse it rather than check nothing.
+  @IsOptional() @IsString(TEXT) @MinLength(1, NON_EMPTY) issuer?: string;
+  @IsOptional() @IsString(TEXT) @MinLength(1, NON_EMPTY) audience?: string;
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) expiresIn?: number;
   @IsOptional() @IsIn(['bearer', 'cookie'], { message: "must be 'bearer' or 'cookie'" }) transport?: string;
 }
@@ -58,7 +62,6 @@ class CacheDto {
 
 class SessionOptionsDto {
   @IsOptional() @IsIn(['redis', 'memory'], { message: "must be 'redis' or 'memory'" }) store?: string;
-  @IsOptional() @ValidateNested() @TransformType(() => TtlDto) ttl?: TtlDto;
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) touchAfter?: number;
   @IsOptional() @IsString(TEXT) @Matches(/^[^{}\s]{0,64}$/, { message: 'must be at most 64 characters without braces or spaces (braces are Cluster hash tags)' })
   keyPrefix?: string;
@@ -82,7 +85,7 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
-const DTO_FIELDS = new Set(['store', 'ttl', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard', 'commit', 'batchWrites', 'rotationGraceMs']);
+const DTO_FIELDS = new Set(['store', 'touchAfter', 'keyPrefix', 'header', 'maxDataBytes', 'maxSessionsPerUser', 'guard', 'commit', 'batchWrites', 'rotationGraceMs']);
 
 /** Checks the raw options field by field, then the rules that span several fields. */
 export function collectOptionProblems(raw: unknown): string[] {
@@ -91,16 +94,18 @@ export function collectOptionProblems(raw: unknown): string[] {
   // Only plain fields go through class-transformer: redis.client is a live ioredis instance.
   const plain = Object.fromEntries(Object.entries(options).filter(([key]) => DTO_FIELDS.has(key)));
   const dto = plainToInstance(SessionOptionsDto, plain);
-  const problems = flatten(validateSync(dto, { forbidUnknownValues: false }));
-  if (options.cookie !== undefined && options.cookie !== false) {
-    if (typeof options.cookie !== 'object' || options.cookie === null) {
-      problems.push(`cookie must be an object or false (got ${describeValue('cookie', options.cookie)})`);
-    } else {
-      problems.push(...flatten(validateSync(plainToInstance(CookieDto, options.cookie)), 'cookie'));
-    }
+  const problems = [
+    ...checkNested('ttl', options.ttl, TtlDto, ['idle', 'absolute'], 'an object { idle?, absolute? }'),
+    ...flatten(validateSync(dto, { forbidUnknownValues: false })),
+  ];
+  if (options.cookie !== false) {
+    problems.push(...checkNested('cookie', options.cookie, CookieDto, COOKIE_KEYS, 'an object or false'));
   }
-  if (options.jwt !== undefined) {
-    const { issuer, audience, expiresIn, transport } = options.jwt as Record<string, unknown>;
+  if (options.jwt !== undefined && !isOptionObject(options.jwt)) {
+    problems.push(`jwt must be an object { secret | keys, ... } (got ${describeValue('jwt', options.jwt)})`);
+  } else if (options.jwt !== undefined) {
+    // Only the plain fields: keys and secrets are checked by checkJwtOptions, never echoed.
+    const { issuer, audience, expiresIn, transport } = options.jwt;
     problems.push(...flatten(validateSync(plainToInstance(JwtDto, { issuer, audience, expiresIn, transport })), 'jwt'));
   }
   problems.push(...checkCache(options));
@@ -122,10 +127,7 @@ function checkCache(options: Record<string, unknown>): string[] {
   if (typeof cache !== 'object' || cache === null || Array.isArray(cache)) {
     return [`cache must be an object { maxEntries, ttlMs } or false (got ${describeValue('cache', cache)})`];
   }
-  const problems = flatten(validateSync(plainToInstance(CacheDto, cache)), 'cache');
-  for (const key of Object.keys(cache)) {
-    if (key !== 'maxEntries' && key !== 'ttlMs') problems.push(`cache.${key} is not a known option (known: maxEntries, ttlMs)`);
-  }
+  const problems = [...flatten(validateSync(plainToInstance(CacheDto, cache)), 'cache'), ...unknownKeys('cache', cache as Record<string, unknown>, ['maxEntries', 'ttlMs'])];
   if (options.store === 'memory') problems.push("cache only applies to store 'redis' (the memory store is in-process already)");
   const redis = options.redis as Record<string, unknown> | undefined;
   if (redis && typeof redis === 'object' && redis.cluster !== undefined) problems.push(CACHE_ON_CLUSTER);
@@ -137,13 +139,32 @@ export const CACHE_ON_CLUSTER =
   'cache is not supported on Redis Cluster (CLIENT TRACKING is per node, so invalidations from other masters ' +
   'would be missed and stale sessions served); remove the cache option or use a standalone/Sentinel Redis';
 
-function checkTtlOrder(options: Record<string, unknown>): string[] {
-  const ttl = options.ttl as { idle?: unknown; absolute?: unknown } | undefined;
-  if (typeof ttl?.idle === 'number' && typeof ttl.absolute === 'number' && ttl.idle > ttl.absolute) {
-    return [`ttl.idle must not exceed ttl.absolute (got idle ${ttl.idle} > absolute ${ttl.absolute})`];
-  }
-  return [];
+const COOKIE_KEYS = ['name', 'domain', 'path', 'sameSite', 'secure', 'httpOnly', 'maxAge'];
+
+/** An optional nested option object: its type, its fields, and no key it does not know. */
+function checkNested(path: string, value: unknown, dto: new () => object, known: readonly string[], shape: string): string[] {
+  if (value === undefined) return [];
+  if (!isOptionObject(value)) return [`${path} must be ${shape} (got ${describeValue(path, value)})`];
+  return [...flatten(validateSync(plainToInstance(dto, value)), path), ...unknownKeys(path, value, known)];
 }
+
+function checkTtlOrder(options: Record<string, unknown>): string[] {
+  const ttl = isOptionObject(options.ttl) ? options.ttl : {};
+  const problems: string[] = [];
+  if (typeof ttl.idle === 'number' && typeof ttl.absolute === 'number' && ttl.idle > ttl.absolute) {
+    problems.push(`ttl.idle must not exceed ttl.absolute (got idle ${ttl.idle} > absolute ${ttl.absolute})`);
+  }
+  // The idle expiry only slides on a read once touchAfter has passed since the last touch: at or
+  // above ttl.idle no read ever comes in time, and a session that is only read expires in use.
+  const idle = ttl.idle === undefined ? SESSION_DEFAULTS.idleSeconds : ttl.idle;
+  // Only between valid values: an invalid one has its own message already.
+  if (isPositiveInteger(idle) && isPositiveInteger(options.touchAfter) && options.touchAfter >= idle) {
+    problems.push(`touchAfter must be below ttl.idle (got touchAfter ${options.touchAfter} >= idle ${idle}): a session that is only read would expire while in use`);
+  }
+  return problems;
+}
+
+const isPositiveInteger = (value: unknown): value is number => Number.isInteger(value) && (value as number) > 0;
 
 /** Throws one SessionConfigError that lists every problem, each with its option path. */
 export function assertValidOptions(raw: unknown): void {

@@ -81,7 +81,8 @@ function build(options: Exclude<SessionRedisOptions, { client: unknown }>): Redi
     });
   }
   const base = withSocketTimeout({ ...RECOMMENDED_REDIS_OPTIONS, ...options.options }, options.options);
-  if ('url' in options) return new Redis(options.url, base);
+  // Validated before the client is made: an undefined url never reaches here.
+  if ('url' in options) return new Redis(options.url as string, base);
   if ('sentinels' in options) {
     const { sentinels, name, password, sentinelPassword, db } = options;
     return new Redis({ ...base, sentinels, name, password, sentinelPassword, db });
