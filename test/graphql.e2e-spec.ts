@@ -111,6 +111,28 @@ describe.each<Kind>(['cookie', 'bearer'])('resolvers over a %s session', (kind) 
   });
 });
 
+describe('a GraphQL context that keeps the request only: `({ req }) => ({ req })`', () => {
+  let bare: TransportApp;
+  beforeAll(async () => {
+    bare = await startTransportApp({ redisUrl: server.url, keyPrefix: uniquePrefix('gql-req-only'), graphql: true, graphqlContextWithoutResponse: true });
+  });
+  afterAll(async () => {
+    await bare?.close();
+  });
+  const post = (query: string, headers: Record<string, string> = {}) => request(bare.http).post('/graphql').set(headers).send({ query });
+
+  // Express links the response to its request (req.res), so the cookie still goes out. (A Fastify
+  // request does not know its reply: that case is session.guard.spec.ts's.)
+  it('on Express still clears an unknown cookie and sends a sign-in cookie, through req.res', async () => {
+    const refused = await post('{ me { id } }', { cookie: `sid=${'A'.repeat(32)}` });
+    expect(refused.body.errors.map((e: { extensions?: { code?: string } }) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(cookiesNamed(refused, 'sid').map(isClearing)).toEqual([true]);
+    const login = await post(`mutation { login(username: "${uniqueUser('gql-req-only')}") }`);
+    expect(login.body.errors).toBeUndefined();
+    expect(cookiesNamed(login, 'sid').map(isClearing)).toEqual([false]);
+  });
+});
+
 describe('cookies on the HTTP response', () => {
   it('a guest mutation starts a session with an HttpOnly, SameSite=Lax, Path=/ cookie; login rotates it and keeps the cart', async () => {
     const guest = await gql('mutation { putCart(sku: "book", qty: 3) }');

@@ -22,6 +22,8 @@ const isRequest = (value: unknown): value is HostRequest =>
   typeof value === 'object' && value !== null && typeof (value as SessionRequest).headers === 'object';
 
 const NO_RESPONSE: ResponseWriter = {
+  // Advisory headers (Retry-After, clearing a dead cookie) are skipped; a credential to deliver is not.
+  headersWritable: false,
   appendHeader: () => {
     throw new SessionUsageError(
       'The GraphQL context has no HTTP response to send the session cookie on. ' +

@@ -20,6 +20,14 @@ import {
 const RETRY_AFTER_SECONDS = '1';
 
 /**
+ * Never throws: this runs inside the handlers of a failed save, where a throw (Express's
+ * ERR_HTTP_HEADERS_SENT after a handler answered by itself) would be an unhandled rejection.
+ */
+function adviseRetry(response: ResponseWriter): void {
+  if (response.headersWritable) response.appendHeader('Retry-After', RETRY_AFTER_SECONDS);
+}
+
+/**
  * Maps the library's errors to HTTP answers: a store outage is a 503 with Retry-After (never a 500
  * and never an anonymous request), so is a sign-out the replicas did not confirm (`durability`),
  * a session ended mid-request a 401, a rotated-away one changed within its grace a 409, oversized
@@ -27,11 +35,11 @@ const RETRY_AFTER_SECONDS = '1';
  */
 export function toHttpError(error: unknown, response: ResponseWriter): unknown {
   if (error instanceof SessionStoreUnavailableError) {
-    response.appendHeader('Retry-After', RETRY_AFTER_SECONDS);
+    adviseRetry(response);
     return new ServiceUnavailableException('Session store unavailable, retry shortly');
   }
   if (error instanceof SessionDurabilityError) {
-    response.appendHeader('Retry-After', RETRY_AFTER_SECONDS);
+    adviseRetry(response);
     return new ServiceUnavailableException(error.message);
   }
   if (error instanceof SessionGoneError) return new UnauthorizedException(error.message);

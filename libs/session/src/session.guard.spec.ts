@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ExecutionContext } from '@nestjs/common';
+import { UnauthorizedException, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { SessionLoader } from './session-loader.js';
 import { SessionGuard } from './session.guard.js';
@@ -24,5 +24,32 @@ describe("SessionGuard with commit: 'on-send'", () => {
     await expect(refusal).rejects.toThrow(SessionUsageError);
     await expect(refusal).rejects.toThrow(`SessionGuard ran for a ${named}, but the module saves sessions with commit: 'on-send'`);
     await expect(refusal).rejects.toThrow("use commit: 'interceptor' (the default)");
+  });
+});
+
+describe('SessionGuard on a GraphQL context with no HTTP response (a Fastify request alone)', () => {
+  class NoteResolver {
+    me(): void {}
+  }
+  const graphqlContext = {
+    getType: () => 'graphql',
+    getHandler: () => NoteResolver.prototype.me,
+    getClass: () => NoteResolver,
+    getArgs: () => [undefined, {}, { req: { headers: { cookie: 'sid=x' } } }, {}],
+  } as unknown as ExecutionContext;
+  // A credential that names no session: the strategy would clear it, which needs a response.
+  const rejecting = {
+    options: { commit: 'interceptor' },
+    load: () => ({
+      kind: 'rejected',
+      reason: 'Invalid or expired session credential',
+      strategy: { clear: (response: { appendHeader(name: string, value: string): void }) => response.appendHeader('Set-Cookie', 'sid=; Max-Age=0') },
+    }),
+  } as unknown as SessionLoader;
+
+  it('answers 401, leaving out the clearing cookie it has nowhere to send, instead of a usage error (500)', async () => {
+    const refusal = new SessionGuard(rejecting, new Reflector()).canActivate(graphqlContext);
+    await expect(refusal).rejects.toThrow(UnauthorizedException);
+    await expect(refusal).rejects.toThrow('Invalid or expired session credential');
   });
 });

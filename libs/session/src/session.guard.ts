@@ -83,8 +83,12 @@ export class SessionGuard implements CanActivate {
   /** Attaches the loaded session, or a guest one where the route allows it; else a 401. */
   private admit(outcome: LoadOutcome, request: GuardedRequest, context: ExecutionContext, attached: UserSession<object> | undefined, route: RouteFacts): true {
     if (outcome.kind === 'loaded') return attach(request, outcome.session, route);
-    // A credential that names no live session is cleared, so the client stops sending it.
-    if (outcome.kind === 'rejected' && !attached) outcome.strategy.clear(responseOf(context));
+    // A credential that names no live session is cleared, so the client stops sending it (where
+    // there is a response to say so on: a GraphQL context without one still gets its 401).
+    if (outcome.kind === 'rejected' && !attached) {
+      const response = responseOf(context);
+      if (response.headersWritable) outcome.strategy.clear(response);
+    }
     const anonymous = route.anonymous;
     const guestsImpossible = anonymous?.guests && !this.loader.issuer.supportsGuests;
     if (!anonymous || guestsImpossible) {

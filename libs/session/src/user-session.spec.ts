@@ -16,6 +16,7 @@ type Session = UserSession<Record<string, unknown>>;
 /** Collects the headers the commit step writes. */
 class FakeResponse implements ResponseWriter {
   readonly headers: Array<[string, string]> = [];
+  readonly headersWritable = true;
 
   appendHeader(name: string, value: string): void {
     this.headers.push([name, value]);

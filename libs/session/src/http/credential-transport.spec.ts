@@ -7,6 +7,7 @@ import type { ResponseWriter, SessionRequest } from './http-message.js';
 /** Collects the headers a transport writes, in order. */
 class FakeResponse implements ResponseWriter {
   readonly headers: Array<[string, string]> = [];
+  readonly headersWritable = true;
 
   appendHeader(name: string, value: string): void {
     this.headers.push([name, value]);

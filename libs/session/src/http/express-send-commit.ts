@@ -70,10 +70,18 @@ export function installExpressSendCommit(app: ExpressAppLike): void {
     const calls = [call];
     saving.set(res, calls);
     const response = responseWriter(res);
-    commitSession(session, response).then(
-      () => release(res, calls),
-      (error: unknown) => fail(res, toHttpError(error, response)),
-    );
+    commitSession(session, response)
+      .then(
+        () => release(res, calls),
+        (error: unknown) => fail(res, toHttpError(error, response)),
+      )
+      // Releasing or failing threw (a broken socket, an app error handler that throws): the held
+      // response can never complete, so close it rather than leave the client waiting.
+      .catch((error: unknown) => {
+        saving.delete(res);
+        logger.error(`A held response could not be completed after its session save; the connection was closed: ${String(error)}`);
+        res.destroy();
+      });
   }
 
   function release(res: ExpressResponseLike, calls: readonly HeldCall[]): void {

@@ -12,12 +12,18 @@ export interface SessionRequest {
 
 /** Writes response headers on Express, Fastify or a plain Node response. */
 export interface ResponseWriter {
+  /**
+   * False once the headers are out (a handler that answered by itself) or where there is no HTTP
+   * response: a header that only advises (Retry-After, clearing a dead cookie) is then left out.
+   */
+  readonly headersWritable: boolean;
   appendHeader(name: string, value: string): void;
 }
 
 type ExpressLike = { append(name: string, value: string): unknown };
-type FastifyLike = { header(name: string, value: string): unknown };
+type FastifyLike = { header(name: string, value: string): unknown; raw: { readonly headersSent: boolean } };
 type NodeLike = {
+  readonly headersSent: boolean;
   getHeader(name: string): number | string | string[] | undefined;
   setHeader(name: string, value: string | string[]): unknown;
 };
@@ -32,6 +38,11 @@ export function responseWriter(response: unknown): ResponseWriter {
 
 class PlatformResponseWriter implements ResponseWriter {
   constructor(private readonly res: Partial<ExpressLike & FastifyLike & NodeLike>) {}
+
+  get headersWritable(): boolean {
+    // A Fastify reply wraps the Node response; Express's response is one.
+    return !(this.res.raw ?? this.res).headersSent;
+  }
 
   appendHeader(name: string, value: string): void {
     const res = this.res;

@@ -4,7 +4,7 @@ import { SessionUsageError } from '../session.errors.js';
 import { toHttpError } from '../session-http-errors.js';
 
 /** A gateway cannot set headers: Set-Cookie and Retry-After have nowhere to go. */
-export const NO_HEADERS: ResponseWriter = { appendHeader: () => undefined };
+export const NO_HEADERS: ResponseWriter = { headersWritable: false, appendHeader: () => undefined };
 
 /** What a client receives in the gateway's `exception` event for a session problem. */
 export interface WsSessionErrorBody {
