@@ -277,6 +277,64 @@ describe('RedisSessionStore on Redis', () => {
     expect(await admin.exists(oldKey)).toBe(0);
   });
 
+  describe('a write to the old session while it rotates (between the rotation reading it and retiring it)', () => {
+    /**
+     * Runs `write` at the rotation's second step (creating the new session), after the old one was
+     * read: the one moment a concurrent request can reach Redis in between, made deterministic.
+     */
+    function interleave(store: RedisSessionStore, write: () => Promise<unknown>): Promise<unknown> {
+      const runner = store as unknown as { run(name: string, ...args: unknown[]): Promise<unknown> };
+      const run = runner.run.bind(store);
+      let result: Promise<unknown> | null = null;
+      jest.spyOn(runner, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+        if (name === 'sessionCreate' && !result) {
+          result = write();
+          await result;
+        }
+        return run(name, ...args);
+      });
+      return new Promise((resolve) => setImmediate(() => resolve(result)));
+    }
+
+    it.each([2_000, 0])('is refused, never acknowledged and then lost (rotationGraceMs %d)', async (rotationGraceMs) => {
+      const { store } = await open({ rotationGraceMs });
+      const user = newUserId();
+      const old = newSession({ userId: user, data: new Map([['cart', '1']]) });
+      await store.create(old);
+      const to = newTarget({ userId: user });
+      let written: unknown;
+      const racing = interleave(store, async () => (written = await store.commit(old.storeId, delta({ cart: '2' }))));
+
+      expect(await store.rotate(old.storeId, to, delta({ seen: 'yes' }))).toBe('ok');
+      await racing;
+      jest.restoreAllMocks();
+
+      // Acknowledged means kept: a write that answered 'ok' must be in the session the user goes on with.
+      const next = await store.find(to.storeId);
+      expect(next?.data.get('seen')).toBe('yes');
+      if (written === 'ok') expect(next?.data.get('cart')).toBe('2');
+      else expect({ written, cart: next?.data.get('cart') }).toEqual({ written: 'replaced', cart: '1' });
+    });
+
+    it('an increment in that moment is refused too, and a failed rotation gives the session back', async () => {
+      const { store } = await open({ rotationGraceMs: 2_000 });
+      const old = newSession({ data: new Map([['n', '1']]) });
+      await store.create(old);
+      let counted: unknown;
+      // The rotation fails at its second step (an id collision: the target key exists already).
+      const taken = newTarget();
+      await admin.hset(sessionKey(PREFIX, taken.storeId), 'x', '1');
+      const racing = interleave(store, async () => (counted = await store.increment(old.storeId, 'n', 1)));
+      await expect(store.rotate(old.storeId, taken, delta())).rejects.toThrow(SessionStoreUnavailableError);
+      await racing;
+      jest.restoreAllMocks();
+      expect(counted).toBe('replaced');
+      // Thawed: the old session is writable again and was never retired for good.
+      expect(await admin.hexists(sessionKey(PREFIX, old.storeId), META.retiredUntil)).toBe(0);
+      expect(await store.increment(old.storeId, 'n', 1)).toBe(2);
+    });
+  });
+
   it('find is one round trip: a single EVALSHA, with or without a touch', async () => {
     const { store, client } = await open({ touchAfterMs: 0 });
     const session = newSession({ userId: newUserId() });

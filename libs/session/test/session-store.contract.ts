@@ -702,6 +702,28 @@ export function describeSessionStoreContract(name: string, makeStore: MakeStore)
         expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([winner.handle]);
       });
 
+      it('"sign out everywhere else" then a rotation of the kept session (a password change): it rotates; another session of the user started before the revoke cannot', async () => {
+        const store = await open({ rotationGraceMs: 60_000 });
+        const user = newUserId();
+        const kept = newSession({ userId: user });
+        const other = newSession({ userId: user });
+        await store.create(kept);
+        await store.create(other);
+        const requestStarted = Date.now() - 5;
+
+        expect(await store.destroyAllForUser(user, kept.handle)).toBe(1);
+        const rotated = newTarget({ userId: user, notRevokedSince: requestStarted });
+        expect(await store.rotate(kept.storeId, rotated, delta())).toBe('ok');
+        expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([rotated.handle]);
+
+        // A sign-in under way on another session (a guest's, in no index the revoke could list),
+        // begun before the revoke: the mark keeps only the one session, so this one is refused.
+        const guest = newSession();
+        await store.create(guest);
+        expect(await store.rotate(guest.storeId, newTarget({ userId: user, notRevokedSince: requestStarted }), delta())).toBe('gone');
+        expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([rotated.handle]);
+      });
+
       it('without a grace, the old id dies at once', async () => {
         const store = await open({ rotationGraceMs: 0 });
         const old = newSession();

@@ -33,8 +33,8 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
   private readonly sessions = new Map<string, Entry>();
   /** userId -> (storeId -> handle), oldest first by insertion. */
   private readonly users = new Map<string, Map<string, string>>();
-  /** userId -> when "sign out everywhere" last ran (epoch ms); see NewSession.notRevokedSince. */
-  private readonly revokedAt = new Map<string, number>();
+  /** userId -> when "sign out everywhere" last ran (epoch ms) and the session it kept; see NewSession.notRevokedSince. */
+  private readonly revokedAt = new Map<string, { at: number; kept: string | null }>();
   private readonly sweeper: NodeJS.Timeout;
   /** Sessions found expired and not yet reported by sweepExpired (only with `expiryEvents`). */
   private readonly expired: ExpiredSession[] = [];
@@ -88,7 +88,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
 
   async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
     const entry = this.live(fromStoreId);
-    if (!entry || this.revokedSince(to.userId, to.notRevokedSince)) return 'gone';
+    if (!entry || this.revokedSince(to.userId, to.notRevokedSince, entry.session.handle)) return 'gone';
     if (entry.retiredUntil !== undefined) return 'replaced';
     const data = applyDelta(entry.data, delta);
     if (dataBytes(data) > this.settings.maxDataBytes) return 'too-large';
@@ -131,7 +131,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
   }
 
   async destroyAllForUser(userId: string, exceptHandle?: string): Promise<number> {
-    this.revokedAt.set(userId, Date.now());
+    this.revokedAt.set(userId, { at: Date.now(), kept: exceptHandle ?? null });
     let count = 0;
     for (const [storeId, handle] of [...(this.users.get(userId) ?? [])]) {
       if (handle !== exceptHandle && (await this.destroy(storeId))) count++;
@@ -154,9 +154,11 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
     clearInterval(this.sweeper);
   }
 
-  private revokedSince(userId: string | null, since: number | undefined): boolean {
-    const at = userId === null || since === undefined ? undefined : this.revokedAt.get(userId);
-    return at !== undefined && at >= since! && Date.now() - at < REVOKED_MARK_TTL_MS;
+  /** See RedisSessionStore.revokedSince. */
+  private revokedSince(userId: string | null, since: number | undefined, ownHandle?: string): boolean {
+    const mark = userId === null || since === undefined ? undefined : this.revokedAt.get(userId);
+    if (mark === undefined || mark.at < since! || Date.now() - mark.at >= REVOKED_MARK_TTL_MS) return false;
+    return ownHandle === undefined || mark.kept !== ownHandle;
   }
 
   private insert(session: NewSession, previous?: string): void {
@@ -217,6 +219,6 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
 
   private sweep(): void {
     for (const storeId of [...this.sessions.keys()]) this.live(storeId);
-    for (const [userId, at] of this.revokedAt) if (Date.now() - at >= REVOKED_MARK_TTL_MS) this.revokedAt.delete(userId);
+    for (const [userId, mark] of this.revokedAt) if (Date.now() - mark.at >= REVOKED_MARK_TTL_MS) this.revokedAt.delete(userId);
   }
 }

@@ -215,25 +215,61 @@ return {meta[1] or '', meta[2] or '', meta[3] or ''}
 `;
 
 /**
- * Retire a session a rotation replaced: it stays readable (never writable, never slid) until
- * ARGV[3], the end of the grace, so requests still in flight with its credential are not taken
- * for forged ones. Refused: nil when it is absent or expired, 0 when already retired (a concurrent
- * rotation won). Returns {userId, handle, previous}: the caller unlinks it from the user index and
- * deletes the session it had itself retired, so one live session keeps at most one retired one.
- * ARGV: now, idleMs, grace end.
+ * The first step of a rotation: read the session and freeze it in one step, so no write can land
+ * in it after its data was copied into the new session (that write would be acknowledged and then
+ * lost with the old session). Frozen is retired: readable, never writable or slid, until ARGV[3]
+ * (the end of the grace) unless the rotation thaws it. Returns the fields as one JSON string, as
+ * LOAD_AND_TOUCH does; nil when absent or expired, 0 when already retired or frozen (a concurrent
+ * rotation won). ARGV: now, idleMs, frozen until.
+ */
+const FREEZE = `
+local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
+local fields = redis.call('HGETALL', KEYS[1])
+local raw_last, raw_deadline, retired
+for i = 1, #fields, 2 do
+  local field = fields[i]
+  if field == '${META.lastAccess}' then raw_last = fields[i + 1]
+  elseif field == '${META.deadline}' then raw_deadline = fields[i + 1]
+  elseif field == '${META.retiredUntil}' then retired = true end
+end
+if not judge(KEYS[1], raw_last, raw_deadline, now, idle) then return nil end
+if retired then return 0 end
+redis.call('HSET', KEYS[1], '${META.retiredUntil}', ARGV[3])
+return cjson.encode(fields)
+`;
+
+/** A rotation that failed after FREEZE gives the session back, if it is still the one it froze. ARGV: frozen until. */
+const THAW = `
+if redis.call('HGET', KEYS[1], '${META.retiredUntil}') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], '${META.retiredUntil}')
+return 1
+`;
+
+/**
+ * The last step of a rotation, once the new session exists: the frozen session is retired until
+ * ARGV[4], the end of the grace, so requests still in flight with its credential are not taken for
+ * forged ones, or deleted at once when ARGV[4] is 0. Refused: nil when it is absent or expired (a
+ * logout or revoke ended it meanwhile: the new session must not outlive it), 0 when it is no longer
+ * frozen by this rotation. Returns {userId, handle, previous}: the caller unlinks it from the user
+ * index and deletes the session it had itself retired, so one live session keeps at most one
+ * retired one. ARGV: now, idleMs, frozen until, grace end (0: delete).
  */
 const RETIRE = `
-local now, idle, grace_end = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, idle, grace_end = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local meta = redis.call('HMGET', KEYS[1], '${META.lastAccess}', '${META.deadline}', '${META.retiredUntil}',
   '${META.userId}', '${META.handle}', '${META.previous}')
-if meta[3] then return 0 end
 local deadline = judge(KEYS[1], meta[1], meta[2], now, idle)
 if not deadline then return nil end
-local at = grace_end
-if deadline < at then at = deadline end
-redis.call('HSET', KEYS[1], '${META.retiredUntil}', grace_end)
-redis.call('HDEL', KEYS[1], '${META.previous}')
-redis.call('PEXPIREAT', KEYS[1], at)
+if meta[3] ~= ARGV[3] then return 0 end
+if grace_end == 0 then
+  redis.call('DEL', KEYS[1])
+else
+  local at = grace_end
+  if deadline < at then at = deadline end
+  redis.call('HSET', KEYS[1], '${META.retiredUntil}', grace_end)
+  redis.call('HDEL', KEYS[1], '${META.previous}')
+  redis.call('PEXPIREAT', KEYS[1], at)
+end
 return {meta[4] or '', meta[5] or '', meta[6] or ''}
 `;
 
@@ -275,6 +311,8 @@ export const SCRIPTS = {
   sessionCommit: { numberOfKeys: 1, lua: COMMIT },
   sessionIncrement: { numberOfKeys: 1, lua: INCREMENT },
   sessionDestroy: { numberOfKeys: 1, lua: DESTROY },
+  sessionFreeze: { numberOfKeys: 1, lua: `${EXPIRE_AT}${FREEZE}` },
+  sessionThaw: { numberOfKeys: 1, lua: THAW },
   sessionRetire: { numberOfKeys: 1, lua: `${EXPIRE_AT}${RETIRE}` },
   userIndexAdd: { numberOfKeys: 1, lua: INDEX_ADD },
   userIndexList: { numberOfKeys: 1, lua: INDEX_LIST },

@@ -36,6 +36,12 @@ type ScriptRunner = (key: string, ...args: Array<string | number>) => Promise<un
 
 /** A carrier no socket equals: a write issued while disconnected is never confirmed. */
 const NOT_CONNECTED = Object.freeze({});
+/**
+ * How long a rotation may hold the old session frozen when there is no grace to hold it for: longer
+ * than its few round trips can take under the command timeout. Only a rotation that fails and
+ * cannot thaw it (Redis gone) leaves it frozen that long, read-only, then refused.
+ */
+const ROTATION_FREEZE_MS = 10_000;
 
 /** Redis (standalone, Sentinel or Cluster) implementation of the SessionStore contract. */
 export class RedisSessionStore implements SessionStore {
@@ -132,37 +138,50 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
-    const old = await this.readWithoutTouch(fromStoreId);
-    if (!old) return 'gone';
-    if (old.retiredUntil !== undefined) return 'replaced';
-    const data = applyDelta(old.data, delta);
-    const size = dataBytes(data);
-    if (size > this.settings.maxDataBytes) return 'too-large';
-    const next: NewSession = { ...old, ...to, data };
-    const sameUser = old.userId !== null && old.userId === to.userId;
     const graceMs = this.settings.rotationGraceMs ?? 0;
-    const now = Date.now();
-    const fields = this.encodeFields(next, now, size);
-    if (graceMs > 0) fields.push(META.previous, fromStoreId);
-    const created = await this.run('sessionCreate', this.key(to.storeId), now, this.settings.idleMs, old.absoluteDeadline, ...fields);
-    if (created !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
-    const carrier = this.durableWriteCarrier();
-    await this.deadlines?.add(next);
-    // Indexed after the session exists, before the credential is handed out (see create).
-    const evicted = to.userId
-      ? await this.indexAdd(to.userId, to.handle, to.storeId, old.absoluteDeadline, !sameUser)
-      : [];
-    const revoked = to.userId !== null && (await this.revokedSince(to.userId, to.notRevokedSince));
-    // The old session must still exist when it is retired or deleted: if a logout, a revoke or a
-    // concurrent rotation of the same id removed it meanwhile, the new session must not outlive it.
-    let outcome: 'ok' | 'gone' | 'replaced';
-    if (revoked) outcome = 'gone';
-    else if (graceMs > 0) outcome = await this.retire(fromStoreId, now + graceMs);
-    else outcome = (await this.destroy(fromStoreId)) ? 'ok' : 'gone';
-    // Alone: the old session is not this one's to end (a concurrent rotation may have retired it).
-    if (outcome !== 'ok') await this.destroyOne(to.storeId, { alone: true });
-    await this.destroyMembers(evicted);
-    return this.confirmed(carrier, outcome);
+    // Frozen from the read on: a write racing this rotation is refused (409), never acknowledged
+    // and then lost with the old session after its data was copied.
+    const frozenUntil = String(Date.now() + Math.max(graceMs, ROTATION_FREEZE_MS));
+    const old = await this.freeze(fromStoreId, frozenUntil);
+    if (old === 'gone') return old;
+    // Without a grace the session another rotation froze is about to be deleted: it is gone for
+    // this one, as the old credential is for every other request (401), not merely replaced (409).
+    if (old === 'replaced') return graceMs > 0 ? 'replaced' : 'gone';
+    let created = false;
+    try {
+      const data = applyDelta(old.data, delta);
+      const size = dataBytes(data);
+      if (size > this.settings.maxDataBytes) {
+        await this.thaw(fromStoreId, frozenUntil);
+        return 'too-large';
+      }
+      const next: NewSession = { ...old, ...to, data };
+      const sameUser = old.userId !== null && old.userId === to.userId;
+      const now = Date.now();
+      const fields = this.encodeFields(next, now, size);
+      if (graceMs > 0) fields.push(META.previous, fromStoreId);
+      const reply = await this.run('sessionCreate', this.key(to.storeId), now, this.settings.idleMs, old.absoluteDeadline, ...fields);
+      if (reply !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
+      created = true;
+      const carrier = this.durableWriteCarrier();
+      await this.deadlines?.add(next);
+      // Indexed after the session exists, before the credential is handed out (see create).
+      const evicted = to.userId
+        ? await this.indexAdd(to.userId, to.handle, to.storeId, old.absoluteDeadline, !sameUser)
+        : [];
+      const revoked = to.userId !== null && (await this.revokedSince(to.userId, to.notRevokedSince, old.handle));
+      // The old session must still exist when it is retired or deleted: if a logout, a revoke or a
+      // concurrent rotation of the same id removed it meanwhile, the new session must not outlive it.
+      const outcome = revoked ? 'gone' : await this.retire(fromStoreId, frozenUntil, graceMs > 0 ? Date.now() + graceMs : 0);
+      // Alone: the old session is not this one's to end.
+      if (outcome !== 'ok') await this.destroyOne(to.storeId, { alone: true });
+      await this.destroyMembers(evicted);
+      return this.confirmed(carrier, outcome);
+    } catch (error) {
+      // Give the old session back (best effort: with Redis gone it stays read-only until frozenUntil).
+      if (!created) await this.thaw(fromStoreId, frozenUntil).catch(() => undefined);
+      throw error;
+    }
   }
 
   async destroy(storeId: string, options: { durable?: boolean } = {}): Promise<boolean> {
@@ -186,11 +205,26 @@ export class RedisSessionStore implements SessionStore {
     return true;
   }
 
-  /** Retires a rotated-away session until `graceEnd` (see the sessionRetire script). */
-  private async retire(storeId: string, graceEnd: number): Promise<'ok' | 'gone' | 'replaced'> {
+  /** Reads a session and freezes it for a rotation (see the sessionFreeze script). */
+  private async freeze(storeId: string, frozenUntil: string): Promise<StoredSession | 'gone' | 'replaced'> {
+    const reply = await this.run('sessionFreeze', this.key(storeId), Date.now(), this.settings.idleMs, frozenUntil);
+    if (reply === 0) return 'replaced';
+    const fields = reply === null ? null : parseJsonReply(reply);
+    return (Array.isArray(fields) && this.decode(storeId, fields as string[])) || 'gone';
+  }
+
+  private async thaw(storeId: string, frozenUntil: string): Promise<void> {
+    await this.run('sessionThaw', this.key(storeId), frozenUntil);
+  }
+
+  /**
+   * Retires a frozen session until `graceEnd`, or deletes it when `graceEnd` is 0 (see the
+   * sessionRetire script), and unlinks it from its user.
+   */
+  private async retire(storeId: string, frozenUntil: string, graceEnd: number): Promise<'ok' | 'gone' | 'replaced'> {
     // Out of the deadline set: a retired session ends by design, it does not "expire".
     await this.deadlines?.remove(storeId);
-    const reply = await this.run('sessionRetire', this.key(storeId), Date.now(), this.settings.idleMs, graceEnd);
+    const reply = await this.run('sessionRetire', this.key(storeId), Date.now(), this.settings.idleMs, frozenUntil, graceEnd);
     if (reply === null) return 'gone';
     if (reply === 0) return 'replaced';
     const [userId, handle, previous] = expectStrings(reply, 'sessionRetire');
@@ -227,7 +261,9 @@ export class RedisSessionStore implements SessionStore {
   async destroyAllForUser(userId: string, exceptHandle?: string): Promise<number> {
     // Marked first: a login under way now finds the mark after indexing its session and gives up.
     const mark = userRevokedKey(this.settings.keyPrefix, userId);
-    await this.call(() => this.redis.set(mark, String(Date.now()), 'PX', REVOKED_MARK_TTL_MS));
+    // The kept session's handle goes with the mark: that session may rotate right after (a password
+    // change that signs out every other device, then regenerates), and is not the one revoked.
+    await this.call(() => this.redis.set(mark, exceptHandle ? `${Date.now()}:${exceptHandle}` : String(Date.now()), 'PX', REVOKED_MARK_TTL_MS));
     const members = (await this.indexList(userId)).filter((m) => m.handle !== exceptHandle);
     const results = await Promise.all(members.map((m) => this.destroy(m.storeId, { durable: true })));
     return results.filter(Boolean).length;
@@ -305,24 +341,21 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /** Whether "sign out everywhere" ran for the user at or after `since` (no check without `since`). */
-  private async revokedSince(userId: string, since: number | undefined): Promise<boolean> {
+  /** Whether "sign out everywhere" ran since `since`, and did not keep `ownHandle` (the rotating session's). */
+  private async revokedSince(userId: string, since: number | undefined, ownHandle?: string): Promise<boolean> {
     if (since === undefined) return false;
     const mark = await this.call(() => this.redis.get(userRevokedKey(this.settings.keyPrefix, userId)));
-    return mark !== null && Number(mark) >= since;
+    if (mark === null) return false;
+    const colon = mark.indexOf(':');
+    const at = Number(colon < 0 ? mark : mark.slice(0, colon));
+    const kept = colon < 0 ? null : mark.slice(colon + 1);
+    return at >= since && (ownHandle === undefined || kept !== ownHandle);
   }
 
   private key(storeId: string): string {
     return sessionKey(this.settings.keyPrefix, storeId);
   }
 
-  private async readWithoutTouch(storeId: string): Promise<StoredSession | null> {
-    const fields = await this.call(() => this.redis.hgetall(this.key(storeId)));
-    const flat = Object.entries(fields).flat();
-    const session = flat.length ? this.decode(storeId, flat) : null;
-    const now = Date.now();
-    const alive = session && now < session.absoluteDeadline && now < session.lastAccessAt + this.settings.idleMs;
-    return alive ? session : null;
-  }
 
   private async info(userId: string, handle: string, storeId: string): Promise<SessionInfo | null> {
     const [created, last, deadline, owner, ua] = await this.call(() =>
