@@ -108,6 +108,26 @@ describe('UserSession data', () => {
     expect(third.get('missing')).toBeUndefined();
   });
 
+  it("stores an instance of the app's own class as its own enumerable properties, honouring toJSON", async () => {
+    class Profile {
+      constructor(readonly name: string, readonly age: number) {}
+      greet(): string {
+        return `hi ${this.name}`;
+      }
+    }
+    class Money {
+      constructor(private readonly cents: number) {}
+      toJSON() {
+        return { amount: this.cents / 100 };
+      }
+    }
+    const session = await open();
+    session.set('profile', new Profile('ada', 36));
+    session.set('price', new Money(250));
+    expect(session.get('profile')).toEqual({ name: 'ada', age: 36 });
+    expect(session.get('price')).toEqual({ amount: 2.5 });
+  });
+
   it('gives each get() its own copy of an object value', async () => {
     const session = await open();
     session.set('profile', { name: 'Ada' });
@@ -126,6 +146,13 @@ describe('UserSession data', () => {
     ['a nested BigInt', { total: 10n }],
     ['a nested NaN', { ratio: [1, NaN] }],
     ['a cycle', cycle],
+    // What JSON would turn into {} or an index-keyed object without a word:
+    ['an Error', new Error('x')],
+    ['a RegExp', /x/],
+    ['a Uint8Array', new Uint8Array([1, 2])],
+    ['an ArrayBuffer', new ArrayBuffer(2)],
+    ['a nested Promise', { pending: Promise.resolve(1) }],
+    ['a function under the key ""', { '': () => 1 }],
   ])('throws SessionDataError for %s and keeps the session unchanged', async (_label, value) => {
     const session = await open();
     session.set('kept', 1);
@@ -160,6 +187,11 @@ describe('UserSession data', () => {
     expect(() => session.set('', 1)).toThrow(SessionDataError);
     expect(() => session.set('bad\nkey', 1)).toThrow(SessionDataError);
     expect(() => session.set('k'.repeat(201), 1)).toThrow(SessionDataError);
+    // Lone surrogate halves: 'k\uD800' and 'k\uDC00' would be one Redis field (both sent as U+FFFD).
+    expect(() => session.set('k\uD800', 1)).toThrow('without control characters or lone surrogates');
+    expect(() => session.set('k\uDC00', 1)).toThrow(SessionDataError);
+    session.set('k😀', 1); // a well-formed pair is fine
+    expect(session.get('k😀')).toBe(1);
   });
 
   async function sessionWithCorruptField(): Promise<string> {
@@ -413,6 +445,9 @@ describe('logIn', () => {
     const session = await open();
     await expect(session.logIn('user {1}')).rejects.toBeInstanceOf(SessionDataError);
     await expect(session.logIn('')).rejects.toBeInstanceOf(SessionDataError);
+    // 'alice\uD800' and 'alice\uDC00' would share one user index in Redis (see USER_ID).
+    await expect(session.logIn('alice\uD800')).rejects.toBeInstanceOf(SessionDataError);
+    await expect(session.logIn('alice\uDC00')).rejects.toBeInstanceOf(SessionDataError);
   });
 });
 

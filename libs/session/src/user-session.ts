@@ -12,7 +12,8 @@ export function sessionState(session: object): SessionState {
 
 export const newHandle = (): string => randomToken(CREDENTIAL_BYTES.handle);
 
-const KEY_PATTERN = /^[^\p{Cc}]{1,200}$/u;
+/** No control characters, and no lone surrogate halves (two of them would be one Redis field: see USER_ID). */
+const KEY_PATTERN = /^[^\p{Cc}\p{Cs}]{1,200}$/u;
 
 /** Keys of T that name data (the generic's string keys). */
 export type SessionKey<T> = Extract<keyof T, string>;
@@ -193,9 +194,17 @@ export class UserSession<T extends object = Record<string, unknown>> {
 
 function checkKey(key: string): void {
   if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-    throw new SessionDataError(`Session keys must be 1-200 characters without control characters (got ${JSON.stringify(key)})`);
+    throw new SessionDataError(`Session keys must be 1-200 characters without control characters or lone surrogates (got ${JSON.stringify(key)})`);
   }
 }
+
+/**
+ * Built-ins that JSON turns into something else without a word: `{}` for a Map, Set, Error, RegExp
+ * or Promise (their state is not in own enumerable properties), an index-keyed object for a typed
+ * array. A class instance of the app's own is kept: it is stored as its own enumerable properties,
+ * which is what JSON means for it (a `toJSON` method is honoured).
+ */
+const MANGLED_BY_JSON = new Set(['Map', 'Set', 'WeakMap', 'WeakSet', 'Error', 'RegExp', 'Promise', 'ArrayBuffer', 'SharedArrayBuffer']);
 
 function encode(key: string, value: unknown): string {
   let json: string | undefined;
@@ -205,10 +214,12 @@ function encode(key: string, value: unknown): string {
       if (typeof v === 'bigint') throw new Error('a bigint is not representable in JSON');
       // JSON.stringify would drop these silently ({} for a Map or Set, a missing property, null
       // in a list): the app would read back something else than it stored.
-      if (k !== '' && (typeof v === 'function' || typeof v === 'symbol')) throw new Error(`a ${typeof v} is not representable in JSON`);
+      if (typeof v === 'function' || typeof v === 'symbol') throw new Error(`a ${typeof v} is not representable in JSON`);
       if (v === undefined && Array.isArray(this)) throw new Error('undefined in a list is not representable in JSON');
-      const tag = Object.prototype.toString.call(v);
-      if (tag === '[object Map]' || tag === '[object Set]') throw new Error(`a ${tag.slice(8, -1)} is not representable in JSON`);
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+        const tag = Object.prototype.toString.call(v).slice(8, -1);
+        if (MANGLED_BY_JSON.has(tag) || ArrayBuffer.isView(v)) throw new Error(`a ${tag} is not representable in JSON`);
+      }
       return v;
     });
   } catch (error) {

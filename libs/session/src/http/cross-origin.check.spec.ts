@@ -47,6 +47,15 @@ describe('crossOriginRefusal', () => {
     expect(refused('POST', { origin: 'null' })).toMatch(/Origin "null"/);
   });
 
+  it('refuses an Origin of "null" or garbage when there is no Host either (unknown is not the same site)', () => {
+    for (const origin of ['null', 'not a url']) {
+      expect(crossOriginRefusal({ method: 'POST', headers: { origin } }, csrf)).toMatch(/is neither this site nor a trusted origin/);
+      // Two Host lines are ambiguous, so no usable Host either.
+      const twoHosts = { method: 'POST', headers: { origin, host: 'app.example.com' }, rawHeaders: ['Host', 'app.example.com', 'Host', 'evil.example', 'Origin', origin] };
+      expect(crossOriginRefusal(twoHosts, csrf)).toMatch(/is neither this site/);
+    }
+  });
+
   it('uses :authority when there is no Host (HTTP/2)', () => {
     const h2 = { method: 'POST', headers: { ':authority': 'app.example.com', origin: 'https://app.example.com' } };
     expect(crossOriginRefusal(h2, csrf)).toBeNull();

@@ -30,7 +30,9 @@ export function crossOriginRefusal(request: SessionRequest & { readonly method?:
     return `${PREFIX}: Sec-Fetch-Site is ${shown(site)}${origin === null ? '' : ` and Origin ${shown(origin)} is not trusted`}`;
   }
   if (origin === null) return null;
-  if (hostOf(origin) === requestHost(request)) return null;
+  // Both unknown ("null" or garbage in Origin, no usable Host) is no match: unknown is not "the same".
+  const originHost = hostOf(origin);
+  if (originHost !== null && originHost === requestHost(request)) return null;
   return `${PREFIX}: Origin ${shown(origin)} is neither this site nor a trusted origin`;
 }
 

@@ -21,7 +21,11 @@ export const SHAPES = {
 /** Store ids the stores accept: what every built-in strategy produces. */
 export const STORE_ID = /^[A-Za-z0-9_-]{16,128}$/;
 
-/** User ids: any printable text without braces (they are part of the index key's hash tag). */
-export const USER_ID = /^[^{}\s\p{Cc}]{1,128}$/u;
+/**
+ * User ids: any printable text without braces (they are part of the index key's hash tag). No lone
+ * surrogate halves either: sent to Redis as UTF-8 each becomes U+FFFD, so 'a\uD800' and 'a\uDC00'
+ * would name one user's index.
+ */
+export const USER_ID = /^[^{}\s\p{Cc}\p{Cs}]{1,128}$/u;
 
 export const isHandle = (value: string): boolean => SHAPES.handle.test(value);
