@@ -23,6 +23,7 @@ import { HashedTokenStrategy } from './strategies/hashed.strategy.js';
 import { JwtSessionStrategy } from './strategies/jwt.strategy.js';
 import { SessionIdStrategy } from './strategies/session-id.strategy.js';
 import { SessionStrategy } from './strategies/session-strategy.interface.js';
+import { withCheckedStoreIds } from './strategies/checked-store-ids.js';
 
 const BUILT_IN_STRATEGIES = {
   'session-id': SessionIdStrategy,
@@ -80,7 +81,7 @@ export const SESSION_PROVIDERS: Provider[] = [
         options.strategies.map((entry) =>
           typeof entry === 'string'
             ? new BUILT_IN_STRATEGIES[entry](options)
-            : moduleRef.create(entry as Type<SessionStrategy>),
+            : moduleRef.create(entry as Type<SessionStrategy>).then(withCheckedStoreIds),
         ),
       ),
     inject: [SESSION_RESOLVED_OPTIONS, ModuleRef],
