@@ -335,6 +335,21 @@ describe('RedisSessionStore on Redis', () => {
     });
   });
 
+  it('creates, writes and rotates a session of 5,000 keys (beyond what one Lua unpack() can pass)', async () => {
+    const { store } = await open({ maxDataBytes: 1024 * 1024, rotationGraceMs: 1_000 });
+    const many = (n: number, value: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+    const session = newSession({ data: new Map(Object.entries(many(5_000, '1'))) });
+    await store.create(session);
+    expect(await store.commit(session.storeId, delta(many(5_000, '2'), ['cart']))).toBe('ok');
+    const to = newTarget();
+    expect(await store.rotate(session.storeId, to, delta())).toBe('ok');
+    const rotated = await store.find(to.storeId);
+    expect(rotated?.data.size).toBe(5_000);
+    expect(rotated?.data.get('k4999')).toBe('2');
+    expect(await store.commit(to.storeId, delta({}, Object.keys(many(5_000, ''))))).toBe('ok');
+    expect((await store.find(to.storeId))?.data.size).toBe(0);
+  });
+
   it('find is one round trip: a single EVALSHA, with or without a touch', async () => {
     const { store, client } = await open({ touchAfterMs: 0 });
     const session = newSession({ userId: newUserId() });

@@ -128,14 +128,26 @@ end
 return cjson.encode(fields)
 `;
 
+// HSET or HDEL of ARGV[first..last] in chunks of 1000 values (500 field/value pairs): one unpack()
+// stops at Lua's C stack, about 8000 values, which a session of some 4000 small keys reaches.
+const CHUNKED = `
+local function chunked(command, key, first, last)
+  for i = first, last, 1000 do
+    local j = i + 999
+    if j > last then j = last end
+    redis.call(command, key, unpack(ARGV, i, j))
+  end
+end
+`;
+
 /**
  * Create a session hash only if the key is free, and give it its expiry in the same script, so no
  * session key ever exists without a TTL. ARGV: now, idleMs, deadline, field, value, field, value...
  * Returns 1 when created, 0 when the key already existed (an id collision: the caller retries).
  */
-const CREATE = `${EXPIRE_AT}
+const CREATE = `${EXPIRE_AT}${CHUNKED}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+chunked('HSET', KEYS[1], 4, #ARGV)
 expire_at(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 return 1
 `;
@@ -147,7 +159,7 @@ return 1
  * Returns {1, newSize}, {0} when the session is gone, {-1} when over maxBytes (nothing written),
  * {-3} when a rotation replaced it.
  */
-const COMMIT = `${EXPIRE_AT}
+const COMMIT = `${EXPIRE_AT}${CHUNKED}
 local now, idle, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local deadline, size = alive(KEYS[1], now, idle)
 if not deadline then return {size == 'retired' and -3 or 0} end
@@ -164,8 +176,8 @@ for i = last_set + 1, #ARGV do
   end
 end
 if size > max then return {-1} end
-if n_set > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 5, last_set)) end
-if #ARGV > last_set then redis.call('HDEL', KEYS[1], unpack(ARGV, last_set + 1)) end
+if n_set > 0 then chunked('HSET', KEYS[1], 5, last_set) end
+if #ARGV > last_set then chunked('HDEL', KEYS[1], last_set + 1, #ARGV) end
 redis.call('HSET', KEYS[1], '${META.size}', size, '${META.lastAccess}', ARGV[1])
 expire_at(KEYS[1], now, idle, deadline)
 return {1, size}
