@@ -350,6 +350,36 @@ describe('RedisSessionStore on Redis', () => {
     expect((await store.find(to.storeId))?.data.size).toBe(0);
   });
 
+  it('a rotation step re-sent after a dropped connection (ioredis re-sends what was unanswered) finds its own work done', async () => {
+    const { store } = await open({ rotationGraceMs: 2_000 });
+    const runner = store as unknown as { run(name: string, key: string, ...args: Array<string | number>): Promise<unknown> };
+    const user = newUserId();
+    const old = newSession({ userId: user });
+    await store.create(old);
+    const oldKey = sessionKey(PREFIX, old.storeId);
+    const now = Date.now();
+    const frozenUntil = String(now + 2_000);
+    const twice = async (name: string, key: string, ...args: Array<string | number>) => [await runner.run(name, key, ...args), await runner.run(name, key, ...args)];
+
+    const [frozen, frozenAgain] = await twice('sessionFreeze', oldKey, now, base.idleMs, frozenUntil);
+    expect(typeof frozen).toBe('string');
+    // The same fields, now with the freeze among them.
+    expect(JSON.parse(frozenAgain as string)).toEqual([...(JSON.parse(frozen as string) as string[]), META.retiredUntil, frozenUntil]);
+    // Another rotation's freeze is still refused.
+    expect(await runner.run('sessionFreeze', oldKey, now, base.idleMs, String(now + 3_000))).toBe(0);
+
+    const to = newTarget({ userId: user });
+    const fields = [META.version, '1', META.created, String(now), META.lastAccess, String(now), META.deadline, String(old.absoluteDeadline), META.handle, to.handle, META.size, '0', META.strategy, 'session-id'];
+    expect(await twice('sessionCreate', sessionKey(PREFIX, to.storeId), now, base.idleMs, old.absoluteDeadline, ...fields)).toEqual([1, 1]);
+    // A different session on a taken id is still a collision.
+    const clash = fields.map((f) => (f === to.handle ? 'another-handle-000000' : f));
+    expect(await runner.run('sessionCreate', sessionKey(PREFIX, to.storeId), now, base.idleMs, old.absoluteDeadline, ...clash)).toBe(0);
+
+    const [retired, retiredAgain] = await twice('sessionRetire', oldKey, now, base.idleMs, frozenUntil, now + 2_000);
+    expect(retired).toEqual([user, old.handle, '']);
+    expect(retiredAgain).toEqual(retired);
+  });
+
   it('find is one round trip: a single EVALSHA, with or without a touch', async () => {
     const { store, client } = await open({ touchAfterMs: 0 });
     const session = newSession({ userId: newUserId() });

@@ -146,7 +146,16 @@ end
  * Returns 1 when created, 0 when the key already existed (an id collision: the caller retries).
  */
 const CREATE = `${EXPIRE_AT}${CHUNKED}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  -- A re-send of this very create (ioredis re-sends a command left unanswered by a dropped
+  -- connection) finds its own session, with its handle: done. Any other is an id collision.
+  for i = 4, #ARGV - 1, 2 do
+    if ARGV[i] == '${META.handle}' then
+      return redis.call('HGET', KEYS[1], '${META.handle}') == ARGV[i + 1] and 1 or 0
+    end
+  end
+  return 0
+end
 chunked('HSET', KEYS[1], 4, #ARGV)
 expire_at(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 return 1
@@ -242,10 +251,11 @@ for i = 1, #fields, 2 do
   local field = fields[i]
   if field == '${META.lastAccess}' then raw_last = fields[i + 1]
   elseif field == '${META.deadline}' then raw_deadline = fields[i + 1]
-  elseif field == '${META.retiredUntil}' then retired = true end
+  elseif field == '${META.retiredUntil}' then retired = fields[i + 1] end
 end
 if not judge(KEYS[1], raw_last, raw_deadline, now, idle) then return nil end
-if retired then return 0 end
+-- Frozen with this rotation's own value: a re-send of this very freeze.
+if retired then return retired == ARGV[3] and cjson.encode(fields) or 0 end
 redis.call('HSET', KEYS[1], '${META.retiredUntil}', ARGV[3])
 return cjson.encode(fields)
 `;
@@ -272,13 +282,15 @@ local meta = redis.call('HMGET', KEYS[1], '${META.lastAccess}', '${META.deadline
   '${META.userId}', '${META.handle}', '${META.previous}')
 local deadline = judge(KEYS[1], meta[1], meta[2], now, idle)
 if not deadline then return nil end
+-- Retired with this rotation's own grace end: a re-send of this very step.
+if meta[3] == ARGV[4] then return {meta[4] or '', meta[5] or '', meta[6] or ''} end
 if meta[3] ~= ARGV[3] then return 0 end
 if grace_end == 0 then
   redis.call('DEL', KEYS[1])
 else
   local at = grace_end
   if deadline < at then at = deadline end
-  redis.call('HSET', KEYS[1], '${META.retiredUntil}', grace_end)
+  redis.call('HSET', KEYS[1], '${META.retiredUntil}', ARGV[4])
   redis.call('HDEL', KEYS[1], '${META.previous}')
   redis.call('PEXPIREAT', KEYS[1], at)
 end

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
+import { randomInt } from 'node:crypto';
 import { randomToken } from '../crypto.util.js';
 import { SessionDataTooLargeError, SessionDurabilityError, SessionGoneError, SessionStoreUnavailableError } from '../session.errors.js';
 import {
@@ -141,7 +142,9 @@ export class RedisSessionStore implements SessionStore {
     const graceMs = this.settings.rotationGraceMs ?? 0;
     // Frozen from the read on: a write racing this rotation is refused (409), never acknowledged
     // and then lost with the old session after its data was copied.
-    const frozenUntil = String(Date.now() + Math.max(graceMs, ROTATION_FREEZE_MS));
+    // With a random fraction of a millisecond: two rotations in one millisecond must not take each
+    // other's freeze for a re-send of their own (see sessionFreeze). Still a number to the loader.
+    const frozenUntil = `${Date.now() + Math.max(graceMs, ROTATION_FREEZE_MS)}.${String(randomInt(1e9)).padStart(9, '0')}`;
     const old = await this.freeze(fromStoreId, frozenUntil);
     if (old === 'gone') return old;
     // Without a grace the session another rotation froze is about to be deleted: it is gone for
