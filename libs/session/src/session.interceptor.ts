@@ -1,5 +1,5 @@
 import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { ResponseWriter } from './http/http-message.js';
 import { toHttpError } from './session-http-errors.js';
 import { commitIfNoop, commitSession } from './session-commit.js';
@@ -31,6 +31,15 @@ export class SessionCommitInterceptor implements NestInterceptor {
 const logger = new Logger('Session');
 
 /**
+ * An @Res() handler answered by itself, before the save that then failed: no answer can carry the
+ * failure any more, and the client was told it worked. Say so where an operator looks.
+ */
+function lostAfterAnswer(subscriber: Subscriber<unknown>, error: unknown): void {
+  logger.error(`A session save failed after the response was sent by its handler (@Res()); the change is lost: ${String(error)}`);
+  subscriber.complete();
+}
+
+/**
  * The handler's result, emitted once the session is saved; errors mapped to HTTP answers. Written
  * as one plain Observable rather than mergeMap + catchError + from(promise): this runs on every
  * request, and a read-only request (nothing to save) passes through without any async step.
@@ -40,13 +49,6 @@ function commitBeforeSending(source: Observable<unknown>, request: object, respo
     let pending = 0;
     let completed = false;
     const fail = (error: unknown) => subscriber.error(toHttpError(error, response));
-    const failedSave = (error: unknown) => {
-      if (response.headersWritable) return fail(error);
-      // An @Res() handler answered by itself, before this save: no answer can carry the failure
-      // any more, and the client was told it worked. Say so where an operator looks.
-      logger.error(`A session save failed after the response was sent by its handler (@Res()); the change is lost: ${String(error)}`);
-      subscriber.complete();
-    };
     return source.subscribe({
       next: (body) => {
         const session = requestSession(request);
@@ -55,7 +57,7 @@ function commitBeforeSending(source: Observable<unknown>, request: object, respo
         commitSession(session, response).then(() => {
           subscriber.next(body);
           if (--pending === 0 && completed) subscriber.complete();
-        }, failedSave);
+        }, (error: unknown) => (response.headersWritable ? fail(error) : lostAfterAnswer(subscriber, error)));
       },
       error: fail,
       complete: () => {
