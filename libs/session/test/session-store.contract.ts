@@ -722,6 +722,8 @@ export function describeSessionStoreContract(name: string, makeStore: MakeStore)
         await store.create(guest);
         expect(await store.rotate(guest.storeId, newTarget({ userId: user, notRevokedSince: requestStarted }), delta())).toBe('gone');
         expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([rotated.handle]);
+        // The guest's own session is left as it was: still there, still writable.
+        expect(await store.commit(guest.storeId, delta({ after: '1' }))).toBe('ok');
       });
 
       it('without a grace, the old id dies at once', async () => {

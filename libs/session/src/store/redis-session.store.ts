@@ -37,12 +37,6 @@ type ScriptRunner = (key: string, ...args: Array<string | number>) => Promise<un
 
 /** A carrier no socket equals: a write issued while disconnected is never confirmed. */
 const NOT_CONNECTED = Object.freeze({});
-/**
- * How long a rotation may hold the old session frozen when there is no grace to hold it for: longer
- * than its few round trips can take under the command timeout. Only a rotation that fails and
- * cannot thaw it (Redis gone) leaves it frozen that long, read-only, then refused.
- */
-const ROTATION_FREEZE_MS = 10_000;
 
 /** Redis (standalone, Sentinel or Cluster) implementation of the SessionStore contract. */
 export class RedisSessionStore implements SessionStore {
@@ -141,16 +135,16 @@ export class RedisSessionStore implements SessionStore {
   async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
     const graceMs = this.settings.rotationGraceMs ?? 0;
     // Frozen from the read on: a write racing this rotation is refused (409), never acknowledged
-    // and then lost with the old session after its data was copied.
-    // With a random fraction of a millisecond: two rotations in one millisecond must not take each
-    // other's freeze for a re-send of their own (see sessionFreeze). Still a number to the loader.
-    const frozenUntil = `${Date.now() + Math.max(graceMs, ROTATION_FREEZE_MS)}.${String(randomInt(1e9)).padStart(9, '0')}`;
+    // and then lost with the old session after its data was copied. Frozen is retired: read-only
+    // until the grace ends, or, without a grace, refused at once (the old credential dies now). The
+    // mark has a random fraction of a millisecond, so two rotations in one millisecond never take
+    // each other's freeze for a re-send of their own (see sessionFreeze); to the loader it is a time.
+    const frozenUntil = `${graceMs > 0 ? Date.now() + graceMs : Date.now() - 1}.${String(randomInt(1e9)).padStart(9, '0')}`;
     const old = await this.freeze(fromStoreId, frozenUntil);
     if (old === 'gone') return old;
     // Without a grace the session another rotation froze is about to be deleted: it is gone for
     // this one, as the old credential is for every other request (401), not merely replaced (409).
     if (old === 'replaced') return graceMs > 0 ? 'replaced' : 'gone';
-    let created = false;
     try {
       const data = applyDelta(old.data, delta);
       const size = dataBytes(data);
@@ -165,7 +159,6 @@ export class RedisSessionStore implements SessionStore {
       if (graceMs > 0) fields.push(META.previous, fromStoreId);
       const reply = await this.run('sessionCreate', this.key(to.storeId), now, this.settings.idleMs, old.absoluteDeadline, ...fields);
       if (reply !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
-      created = true;
       const carrier = this.durableWriteCarrier();
       await this.deadlines?.add(next);
       // Indexed after the session exists, before the credential is handed out (see create).
@@ -175,14 +168,23 @@ export class RedisSessionStore implements SessionStore {
       const revoked = to.userId !== null && (await this.revokedSince(to.userId, to.notRevokedSince, old.handle));
       // The old session must still exist when it is retired or deleted: if a logout, a revoke or a
       // concurrent rotation of the same id removed it meanwhile, the new session must not outlive it.
-      const outcome = revoked ? 'gone' : await this.retire(fromStoreId, frozenUntil, graceMs > 0 ? Date.now() + graceMs : 0);
+      let outcome: 'ok' | 'gone' | 'replaced';
+      if (revoked) {
+        // The user was signed out everywhere meanwhile; the old session, if the revoke did not
+        // reach it (a guest's, in no index), is given back as it was.
+        await this.thaw(fromStoreId, frozenUntil);
+        outcome = 'gone';
+      } else {
+        outcome = await this.retire(fromStoreId, frozenUntil, graceMs > 0 ? Date.now() + graceMs : 0);
+      }
       // Alone: the old session is not this one's to end.
       if (outcome !== 'ok') await this.destroyOne(to.storeId, { alone: true });
       await this.destroyMembers(evicted);
       return this.confirmed(carrier, outcome);
     } catch (error) {
-      // Give the old session back (best effort: with Redis gone it stays read-only until frozenUntil).
-      if (!created) await this.thaw(fromStoreId, frozenUntil).catch(() => undefined);
+      // Give the old session back, unless it was retired already (the thaw checks the mark is still
+      // the freeze's). Best effort: with Redis gone it stays retired, as if the rotation had succeeded.
+      await this.thaw(fromStoreId, frozenUntil).catch(() => undefined);
       throw error;
     }
   }
