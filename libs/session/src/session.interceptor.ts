@@ -35,7 +35,7 @@ const logger = new Logger('Session');
  * failure any more, and the client was told it worked. Say so where an operator looks.
  */
 function lostAfterAnswer(subscriber: Subscriber<unknown>, error: unknown): void {
-  logger.error(`A session save failed after the response was sent by its handler (@Res()); the change is lost: ${String(error)}`);
+  logger.error(`A session save failed after the response was sent by its handler (@Res()), so it may be lost or half done (a new cookie could not go out): ${String(error)}`);
   subscriber.complete();
 }
 

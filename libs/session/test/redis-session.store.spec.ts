@@ -350,6 +350,30 @@ describe('RedisSessionStore on Redis', () => {
     expect((await store.find(to.storeId))?.data.size).toBe(0);
   });
 
+  it.each([
+    ['the freeze ran but its reply was lost (a command timeout)', 'sessionFreeze'],
+    ['indexing the new session failed', 'userIndexAdd'],
+  ])('a rotation that fails after %s gives the old session back and leaves no new one', async (_label, failing) => {
+    const { store } = await open({ rotationGraceMs: 2_000 });
+    const user = newUserId();
+    const old = newSession({ userId: user });
+    await store.create(old);
+    const runner = store as unknown as { run(name: string, ...args: unknown[]): Promise<unknown> };
+    const run = runner.run.bind(store);
+    jest.spyOn(runner, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+      const reply = await run(name, ...args);
+      if (name === failing) throw new SessionStoreUnavailableError(new Error('reply lost'));
+      return reply;
+    });
+    const to = newTarget({ userId: user });
+    await expect(store.rotate(old.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
+    jest.restoreAllMocks();
+    expect(await admin.hexists(sessionKey(PREFIX, old.storeId), META.retiredUntil)).toBe(0);
+    expect(await store.commit(old.storeId, delta({ after: '1' }))).toBe('ok');
+    expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+    expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([old.handle]);
+  });
+
   it('a rotation step re-sent after a dropped connection (ioredis re-sends what was unanswered) finds its own work done', async () => {
     const { store } = await open({ rotationGraceMs: 2_000 });
     const runner = store as unknown as { run(name: string, key: string, ...args: Array<string | number>): Promise<unknown> };

@@ -348,6 +348,10 @@ describe('resolveSessionOptions: SessionConfigError', () => {
       'touchAfter must be below ttl.idle (got touchAfter 3600 >= idle 1800): a session that is only read would expire while in use',
     ]);
     expect(resolveSessionOptions({ store: 'memory', ttl: { idle: 60 }, touchAfter: 59 }).touchAfterMs).toBe(59_000);
+    // Without ttl.idle, the default idle timeout (1800 s) shortens to a shorter absolute lifetime.
+    expectProblems({ store: 'memory', ttl: { absolute: 600 }, touchAfter: 900 }, [
+      'touchAfter must be below ttl.idle (got touchAfter 900 >= idle 600): a session that is only read would expire while in use',
+    ]);
   });
 
   it('refuses an empty jwt.issuer or jwt.audience, which jsonwebtoken would not check at all', () => {

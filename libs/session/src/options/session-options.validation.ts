@@ -156,7 +156,8 @@ function checkTtlOrder(options: Record<string, unknown>): string[] {
   }
   // The idle expiry only slides on a read once touchAfter has passed since the last touch: at or
   // above ttl.idle no read ever comes in time, and a session that is only read expires in use.
-  const idle = ttl.idle === undefined ? SESSION_DEFAULTS.idleSeconds : ttl.idle;
+  // The default idle timeout shortens to a shorter absolute lifetime (resolveSessionOptions).
+  const idle = ttl.idle !== undefined ? ttl.idle : isPositiveInteger(ttl.absolute) ? Math.min(SESSION_DEFAULTS.idleSeconds, ttl.absolute) : SESSION_DEFAULTS.idleSeconds;
   // Only between valid values: an invalid one has its own message already.
   if (isPositiveInteger(idle) && isPositiveInteger(options.touchAfter) && options.touchAfter >= idle) {
     problems.push(`touchAfter must be below ttl.idle (got touchAfter ${options.touchAfter} >= idle ${idle}): a session that is only read would expire while in use`);

@@ -37,6 +37,12 @@ type ScriptRunner = (key: string, ...args: Array<string | number>) => Promise<un
 
 /** A carrier no socket equals: a write issued while disconnected is never confirmed. */
 const NOT_CONNECTED = Object.freeze({});
+/**
+ * How long a rotation without a grace holds the old session frozen (read-only) at most: longer than
+ * its few round trips take under the command timeout. Only a rotation that fails and cannot thaw it
+ * (Redis gone) leaves it frozen that long, then refused.
+ */
+const ROTATION_FREEZE_MS = 10_000;
 
 /** Redis (standalone, Sentinel or Cluster) implementation of the SessionStore contract. */
 export class RedisSessionStore implements SessionStore {
@@ -135,17 +141,16 @@ export class RedisSessionStore implements SessionStore {
   async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
     const graceMs = this.settings.rotationGraceMs ?? 0;
     // Frozen from the read on: a write racing this rotation is refused (409), never acknowledged
-    // and then lost with the old session after its data was copied. Frozen is retired: read-only
-    // until the grace ends, or, without a grace, refused at once (the old credential dies now). The
-    // mark has a random fraction of a millisecond, so two rotations in one millisecond never take
-    // each other's freeze for a re-send of their own (see sessionFreeze); to the loader it is a time.
-    const frozenUntil = `${graceMs > 0 ? Date.now() + graceMs : Date.now() - 1}.${String(randomInt(1e9)).padStart(9, '0')}`;
-    const old = await this.freeze(fromStoreId, frozenUntil);
-    if (old === 'gone') return old;
-    // Without a grace the session another rotation froze is about to be deleted: it is gone for
-    // this one, as the old credential is for every other request (401), not merely replaced (409).
-    if (old === 'replaced') return graceMs > 0 ? 'replaced' : 'gone';
+    // and then lost with the old session after its data was copied. Frozen is retired: read-only,
+    // until the grace ends or, without a grace, until the rotation deletes it. The mark has a random
+    // fraction of a millisecond, so two rotations in one millisecond never take each other's freeze
+    // for a re-send of their own (see sessionFreeze); to the loader it is a time.
+    const frozenUntil = `${Date.now() + Math.max(graceMs, ROTATION_FREEZE_MS)}.${String(randomInt(1e9)).padStart(9, '0')}`;
+    let createdNew = false;
     try {
+      // Inside the try: a freeze whose reply timed out may still have run, and is thawed below.
+      const old = await this.freeze(fromStoreId, frozenUntil);
+      if (old === 'gone' || old === 'replaced') return old;
       const data = applyDelta(old.data, delta);
       const size = dataBytes(data);
       if (size > this.settings.maxDataBytes) {
@@ -159,6 +164,7 @@ export class RedisSessionStore implements SessionStore {
       if (graceMs > 0) fields.push(META.previous, fromStoreId);
       const reply = await this.run('sessionCreate', this.key(to.storeId), now, this.settings.idleMs, old.absoluteDeadline, ...fields);
       if (reply !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
+      createdNew = true;
       const carrier = this.durableWriteCarrier();
       await this.deadlines?.add(next);
       // Indexed after the session exists, before the credential is handed out (see create).
@@ -183,8 +189,10 @@ export class RedisSessionStore implements SessionStore {
       return this.confirmed(carrier, outcome);
     } catch (error) {
       // Give the old session back, unless it was retired already (the thaw checks the mark is still
-      // the freeze's). Best effort: with Redis gone it stays retired, as if the rotation had succeeded.
+      // the freeze's), and drop the new one, whose credential was never handed out. Best effort:
+      // with Redis gone the old one stays read-only until frozenUntil.
       await this.thaw(fromStoreId, frozenUntil).catch(() => undefined);
+      if (createdNew) await this.destroyOne(to.storeId, { alone: true }).catch(() => undefined);
       throw error;
     }
   }
