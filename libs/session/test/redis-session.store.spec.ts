@@ -404,6 +404,23 @@ describe('RedisSessionStore on Redis', () => {
     expect(retiredAgain).toEqual(retired);
   });
 
+  it('an increment re-sent after a rotation froze the session gets the answer its first send had, not a 409', async () => {
+    const { store } = await open({ rotationGraceMs: 2_000 });
+    const runner = store as unknown as { run(name: string, key: string, ...args: Array<string | number>): Promise<unknown> };
+    const session = newSession({ data: new Map([['n', '1']]) });
+    await store.create(session);
+    const key = sessionKey(PREFIX, session.storeId);
+    const increment = () => runner.run('sessionIncrement', key, Date.now(), base.idleMs, base.maxDataBytes, dataField('n'), 1, 'op-resent-0001');
+    expect(await increment()).toEqual([1, '2']);
+    const to = newTarget();
+    expect(await store.rotate(session.storeId, to, delta())).toBe('ok');
+    // The re-send of the same op: its value, which the new session holds too.
+    expect(await increment()).toEqual([1, '2']);
+    expect((await store.find(to.storeId))?.data.get('n')).toBe('2');
+    // A new increment on the retired session is still refused.
+    expect(await runner.run('sessionIncrement', key, Date.now(), base.idleMs, base.maxDataBytes, dataField('n'), 1, 'op-new-000002')).toEqual([-3]);
+  });
+
   it('find is one round trip: a single EVALSHA, with or without a touch', async () => {
     const { store, client } = await open({ touchAfterMs: 0 });
     const session = newSession({ userId: newUserId() });

@@ -202,11 +202,14 @@ return {1, size}
 const INCREMENT = `${EXPIRE_AT}
 local now, idle, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local deadline, size = alive(KEYS[1], now, idle)
-if not deadline then return {size == 'retired' and -3 or 0} end
+if not deadline and size ~= 'retired' then return {0} end
 local field, op = ARGV[4], ARGV[6]
 local ops = redis.call('HGET', KEYS[1], '${META.ops}') or ''
 local seen = string.find(ops, ';' .. op .. '=', 1, true)
+-- Looked up before the retired check: a re-send that arrives after a rotation froze the session
+-- was applied the first time (and copied into the new session), so it gets that answer, not a 409.
 if seen then return {1, string.match(ops, '^%-?%d+', seen + #op + 2)} end
+if not deadline then return {-3} end
 local old = redis.call('HGET', KEYS[1], field)
 if old and not string.match(old, '^%-?%d+$') then return {-2} end
 local value = tonumber(old or '0') + tonumber(ARGV[5])
