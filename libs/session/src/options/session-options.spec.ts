@@ -309,7 +309,7 @@ describe('resolveSessionOptions: SessionConfigError', () => {
     expectProblems({ store: 'memory', strategy: 'jwt', jwt: { keys: [{ kid: 'a', secret: SECRET, secrt: SECRET }] } }, [
       'jwt.keys[0].secrt is not a known option (known: kid, secret, privateKey, publicKey)',
     ]);
-    expectProblems({ redis: { url: 'redis://r.test:6379', db: 3 } }, ['redis.db is not a known option (known: url, options)']);
+    expectProblems({ redis: { url: 'redis://r.test:6390', db: 3 } }, ['redis.db is not a known option (known: url, options)']);
     expectProblems({ redis: { cluster: { nodes: [{ host: 'r.test', port: 7000 }], redisOptions: {} } } }, [
       'redis.cluster.redisOptions is not a known option (known: nodes, options)',
     ]);
