@@ -1,7 +1,7 @@
 import type { Type } from '@nestjs/common';
 import type { SessionStrategy } from '../strategies/session-strategy.interface.js';
 import type { DurabilitySettings, StoreSettings } from '../store/session-store.interface.js';
-import { SESSION_DEFAULTS } from './session-options.defaults.js';
+import { SESSION_DEFAULTS, defaultIdleSeconds } from './session-options.defaults.js';
 import type {
   SessionCommitMode,
   SessionJwtAlgorithm,
@@ -59,7 +59,7 @@ export interface ResolvedSessionOptions extends StoreSettings {
 /** Validates the raw options (throwing one SessionConfigError with every problem) and applies defaults. */
 export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSessionOptions {
   assertValidOptions(options);
-  const idleSeconds = options.ttl?.idle ?? Math.min(SESSION_DEFAULTS.idleSeconds, options.ttl?.absolute ?? Infinity);
+  const idleSeconds = options.ttl?.idle ?? defaultIdleSeconds(options.ttl?.absolute);
   const absoluteSeconds = options.ttl?.absolute ?? Math.max(SESSION_DEFAULTS.absoluteSeconds, idleSeconds);
   const touchAfterSeconds = options.touchAfter ?? Math.min(idleSeconds / 4, SESSION_DEFAULTS.touchAfterCapSeconds);
   const strategy = options.strategy ?? 'session-id';

@@ -12,3 +12,7 @@ export const SESSION_DEFAULTS = {
   cacheTtlMs: 30_000,
   rotationGraceMs: 5_000,
 } as const;
+
+/** The idle timeout when `ttl.idle` is not set: the default, shortened to a shorter absolute lifetime. */
+export const defaultIdleSeconds = (absoluteSeconds: number | undefined): number =>
+  Math.min(SESSION_DEFAULTS.idleSeconds, absoluteSeconds ?? Infinity);

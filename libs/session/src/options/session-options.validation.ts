@@ -17,7 +17,7 @@ import { SessionConfigError } from '../session.errors.js';
 import { describeValue } from './describe-value.js';
 import { checkDurability, checkJwtOptions, checkRedisOptions, checkStrategies, checkCookieSafety } from './session-options.rules.js';
 import { isOptionObject, unknownKeys } from './option-shape.js';
-import { SESSION_DEFAULTS } from './session-options.defaults.js';
+import { defaultIdleSeconds } from './session-options.defaults.js';
 import { checkOperationsOptions } from './session-operations.rules.js';
 
 const POSITIVE_INT = { message: 'must be a positive integer' };
@@ -124,10 +124,8 @@ export function collectOptionProblems(raw: unknown): string[] {
 function checkCache(options: Record<string, unknown>): string[] {
   const cache = options.cache;
   if (cache === undefined || cache === false) return [];
-  if (typeof cache !== 'object' || cache === null || Array.isArray(cache)) {
-    return [`cache must be an object { maxEntries, ttlMs } or false (got ${describeValue('cache', cache)})`];
-  }
-  const problems = [...flatten(validateSync(plainToInstance(CacheDto, cache)), 'cache'), ...unknownKeys('cache', cache as Record<string, unknown>, ['maxEntries', 'ttlMs'])];
+  const problems = checkNested('cache', cache, CacheDto, ['maxEntries', 'ttlMs'], 'an object { maxEntries, ttlMs } or false');
+  if (!isOptionObject(cache)) return problems;
   if (options.store === 'memory') problems.push("cache only applies to store 'redis' (the memory store is in-process already)");
   const redis = options.redis as Record<string, unknown> | undefined;
   if (redis && typeof redis === 'object' && redis.cluster !== undefined) problems.push(CACHE_ON_CLUSTER);
@@ -156,8 +154,7 @@ function checkTtlOrder(options: Record<string, unknown>): string[] {
   }
   // The idle expiry only slides on a read once touchAfter has passed since the last touch: at or
   // above ttl.idle no read ever comes in time, and a session that is only read expires in use.
-  // The default idle timeout shortens to a shorter absolute lifetime (resolveSessionOptions).
-  const idle = ttl.idle !== undefined ? ttl.idle : isPositiveInteger(ttl.absolute) ? Math.min(SESSION_DEFAULTS.idleSeconds, ttl.absolute) : SESSION_DEFAULTS.idleSeconds;
+  const idle = ttl.idle !== undefined ? ttl.idle : defaultIdleSeconds(isPositiveInteger(ttl.absolute) ? ttl.absolute : undefined);
   // Only between valid values: an invalid one has its own message already.
   if (isPositiveInteger(idle) && isPositiveInteger(options.touchAfter) && options.touchAfter >= idle) {
     problems.push(`touchAfter must be below ttl.idle (got touchAfter ${options.touchAfter} >= idle ${idle}): a session that is only read would expire while in use`);
