@@ -21,6 +21,9 @@ const MIN_RSA_BITS = 2048;
 /** Parses a PEM key now, so a wrong or truncated key fails at startup rather than on the first sign-in. */
 export function pemProblems(path: string, pem: unknown, kind: 'public' | 'private', algorithms: readonly unknown[], note = ''): string[] {
   if (typeof pem !== 'string') return [`${path} must be a PEM ${kind} key${note}`];
+  // Node derives a public key from a private PEM without a word, so a private key pasted here
+  // would work, and be copied to every server that only verifies.
+  if (kind === 'public' && isPrivatePem(pem)) return [`${path} holds a private key; give its public half (the servers that only verify get this option)`];
   let key: KeyObject;
   try {
     key = kind === 'public' ? createPublicKey(pem) : createPrivateKey(pem);
@@ -45,5 +48,14 @@ export function signingKeyProblems(path: string, key: RawOptions, algorithms: re
     return derived.equals(given) ? [] : [`${path}.privateKey and ${path}.publicKey are not one key pair`];
   } catch {
     return []; // an unreadable public key is reported by its own check
+  }
+}
+
+function isPrivatePem(pem: string): boolean {
+  try {
+    createPrivateKey(pem);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -128,7 +128,10 @@ function nodeProblems(path: string, node: unknown): string[] {
 export function checkJwtOptions(options: Raw): string[] {
   const usesJwt = strategyList(options).includes('jwt');
   const jwt = options.jwt;
-  if (!usesJwt) return [];
+  // Unused, only its shape is checked: one config may carry jwt settings for a strategy switched by
+  // environment, with the secret unset where jwt is off, but a misspelt key is a mistake anywhere.
+  if (!usesJwt && jwt === undefined) return [];
+  if (!usesJwt) return isObject(jwt) ? unknownKeys('jwt', jwt, JWT_KEYS) : []; // its type: session-options.validation
   if (!isObject(jwt)) return ["jwt is required when strategy includes 'jwt' (at least { secret })"];
   const problems = unknownKeys('jwt', jwt, JWT_KEYS);
   const algorithms = jwt.algorithms ?? SESSION_DEFAULTS.jwtAlgorithms;

@@ -315,6 +315,20 @@ describe('resolveSessionOptions: SessionConfigError', () => {
     ]);
   });
 
+  it('checks the shape of jwt settings that the strategy does not use, and nothing more; never echoes a misplaced secret', () => {
+    expectProblems({ store: 'memory', strategy: 'session-id', jwt: { secret: SECRET, expireIn: 60 } }, [
+      'jwt.expireIn is not a known option (known: secret, keys, algorithms, issuer, audience, expiresIn, transport)',
+    ]);
+    // A string there is most likely the secret itself, put one level too high: not echoed.
+    expectProblems({ store: 'memory', jwt: 'a-secret-passed-in-the-wrong-place' }, ['jwt must be an object { secret | keys, ... } (got a string)']);
+    expectProblems({ store: 'memory', strategy: 'jwt', jwt: 'a-secret-passed-in-the-wrong-place' }, [
+      'jwt must be an object { secret | keys, ... } (got a string)',
+      "jwt is required when strategy includes 'jwt' (at least { secret })",
+    ]);
+    // A secret unset where jwt is off (one config, strategy switched by environment) is not a mistake.
+    expect(() => resolveSessionOptions({ store: 'memory', strategy: 'hashed', jwt: { secret: undefined } } as SessionModuleOptions)).not.toThrow();
+  });
+
   it('refuses connection fields of the wrong type, which ioredis would take without a word', () => {
     expectProblems({ redis: { host: 'r.test', db: -1, tls: 'yes', username: 5 } }, [
       'redis.username must be a string (got 5)',
@@ -407,6 +421,15 @@ describe('resolveSessionOptions: SessionConfigError', () => {
       expectProblems(jwtWith(['RS256'], weakRsa), [
         'jwt.keys[0].publicKey is a 1024-bit RSA key; at least 2048 bits are required',
         'jwt.keys[0].privateKey is a 1024-bit RSA key; at least 2048 bits are required',
+      ]);
+    });
+
+    it('refuses a private key given as a public one, for the signing key and the keys that only verify', () => {
+      const verifying = { kid: 'k0', publicKey: otherRsa.privateKey };
+      const options = { store: 'memory', strategy: 'jwt', jwt: { algorithms: ['RS256'], keys: [{ kid: 'k1', ...rsa, publicKey: rsa.privateKey }, verifying] } };
+      expectProblems(options, [
+        'jwt.keys[0].publicKey holds a private key; give its public half (the servers that only verify get this option)',
+        'jwt.keys[1].publicKey holds a private key; give its public half (the servers that only verify get this option)',
       ]);
     });
 

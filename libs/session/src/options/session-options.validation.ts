@@ -102,7 +102,8 @@ export function collectOptionProblems(raw: unknown): string[] {
     problems.push(...checkNested('cookie', options.cookie, CookieDto, COOKIE_KEYS, 'an object or false'));
   }
   if (options.jwt !== undefined && !isOptionObject(options.jwt)) {
-    problems.push(`jwt must be an object { secret | keys, ... } (got ${describeValue('jwt', options.jwt)})`);
+    // Not echoed: a string here is most likely the secret itself, put one level too high.
+    problems.push(`jwt must be an object { secret | keys, ... } (got ${kindOf(options.jwt)})`);
   } else if (options.jwt !== undefined) {
     // Only the plain fields: keys and secrets are checked by checkJwtOptions, never echoed.
     const { issuer, audience, expiresIn, transport } = options.jwt;
@@ -169,3 +170,5 @@ export function assertValidOptions(raw: unknown): void {
   const problems = collectOptionProblems(raw);
   if (problems.length) throw new SessionConfigError(problems);
 }
+
+const kindOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`);
