@@ -32,7 +32,10 @@ import {
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 import { startSuiteRedis, suiteTopologyKind, type SuiteRedis } from './support/suite-redis.js';
 
-/** Each platform, with the library's default commit (a global interceptor) and with `commit: 'on-send'`. */
+/**
+ * Each platform under both commit modes, named: `'on-send'` is what the default, `'auto'`, gives the
+ * demo (it has no gateways or GraphQL resolvers); `'interceptor'` what an app with them gets.
+ */
 interface Platform {
   readonly label: string;
   readonly adapter: DemoHttpAdapterName;

@@ -243,7 +243,7 @@ describe.each<Adapter>(['fastify', 'express'])("commit: 'on-send' on %s", (adapt
   });
 });
 
-describe('the interceptor (default), for comparison', () => {
+describe('the interceptor, for comparison', () => {
   const booted = bootedFor('interceptor');
   let app: INestApplication;
 
@@ -305,9 +305,43 @@ class ChatGateway {}
 @Resolver()
 class NoteResolver {}
 
+describe("commit: 'auto', the default: on-send unless the app has gateways or GraphQL resolvers", () => {
+  // Told apart by what only one mode does: the interceptor runs, and its failed save reaches a
+  // method-scoped filter; on-send registers no interceptor, and the failure reaches the global filter.
+  async function modeOf(commit: unknown, adapter: Adapter, via: Via, extras: Extras = {}): Promise<'interceptor' | 'on-send'> {
+    const intercept = jest.spyOn(SessionCommitInterceptor.prototype, 'intercept');
+    const app = await boot(commit, adapter, via, extras);
+    try {
+      const res = await request(app.getHttpServer()).post('/note/after-revoke-scoped').set('cookie', await signIn(app));
+      expect(res.status).toBe(401);
+      const mode = intercept.mock.calls.length > 0 ? 'interceptor' : 'on-send';
+      expect(res.body).toMatchObject(mode === 'interceptor' ? { scoped: true, status: 401 } : { wrapped: true, status: 401 });
+      return mode;
+    } finally {
+      intercept.mockRestore();
+      await app.close();
+    }
+  }
+
+  it.each<[Adapter, Via]>([
+    ['express', 'forRoot'],
+    ['fastify', 'forRootAsync'],
+  ])('an app of HTTP routes only on %s (%s, commit unset) saves on send, with no interceptor', async (adapter, via) => {
+    expect(await modeOf(undefined, adapter, via)).toBe('on-send');
+    expect(await modeOf('auto', adapter, via)).toBe('on-send');
+  });
+
+  it.each<[string, Provider]>([
+    ['a WebSocket gateway', ChatGateway],
+    ['a GraphQL resolver', NoteResolver],
+  ])('an app with %s gets the interceptor', async (_kind, provider) => {
+    expect(await modeOf(undefined, 'express', 'forRoot', { providers: [provider] })).toBe('interceptor');
+  });
+});
+
 describe('commit refused at startup', () => {
   it.each<Via>(['forRoot', 'forRootAsync'])('for a value that is not a commit mode (%s)', async (via) => {
-    await expect(boot('on-response', 'fastify', via)).rejects.toThrow(`session: commit must be 'interceptor' or 'on-send' (got "on-response")`);
+    await expect(boot('on-response', 'fastify', via)).rejects.toThrow(`session: commit must be 'auto', 'interceptor' or 'on-send' (got "on-response")`);
   });
 
   it.each<[string, Provider]>([

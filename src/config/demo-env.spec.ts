@@ -72,10 +72,11 @@ describe('demo env: where Redis is', () => {
     expect(problemOf({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'my master' })).toContain('REDIS_SENTINEL_NAME must be');
   });
 
-  it('maps SESSION_COMMIT to the commit option (the interceptor unless on-send) and refuses other values', () => {
+  it("maps SESSION_COMMIT to the commit option ('auto' when unset) and refuses other values", () => {
     expect(sessionOptionsFrom(validateDemoEnv({ SESSION_COMMIT: 'on-send' })).commit).toBe('on-send');
-    expect(sessionOptionsFrom(validateDemoEnv({})).commit).toBe('interceptor');
-    expect(problemOf({ SESSION_COMMIT: 'on-response' })).toContain('SESSION_COMMIT must be interceptor or on-send');
+    expect(sessionOptionsFrom(validateDemoEnv({ SESSION_COMMIT: 'interceptor' })).commit).toBe('interceptor');
+    expect(sessionOptionsFrom(validateDemoEnv({})).commit).toBe('auto');
+    expect(problemOf({ SESSION_COMMIT: 'on-response' })).toContain('SESSION_COMMIT must be auto, interceptor or on-send');
   });
 
   it('maps SESSION_ROTATION_GRACE_MS to rotationGraceMs and refuses values outside 0-60000', () => {

@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import type { ConfigService } from '@nestjs/config';
-import type { SessionModuleOptions, SessionStrategyName } from '@app/session';
+import type { SessionCommitMode, SessionModuleOptions, SessionStrategyName } from '@app/session';
 import { redisProblems, storeOptionsFrom } from './redis-env.js';
 
 const STRATEGIES = ['session-id', 'jwt', 'hashed'];
@@ -37,7 +37,7 @@ export class DemoEnv {
   /** The HTTP platform (src/http-adapter.ts); the library works on both. */
   @IsOptional() @IsIn(['express', 'fastify'], { message: 'HTTP_ADAPTER must be express or fastify' }) HTTP_ADAPTER?: string;
   /** Where the library saves session changes (its `commit` option). */
-  @IsOptional() @IsIn(['interceptor', 'on-send'], { message: 'SESSION_COMMIT must be interceptor or on-send' }) SESSION_COMMIT?: string;
+  @IsOptional() @IsIn(['auto', 'interceptor', 'on-send'], { message: 'SESSION_COMMIT must be auto, interceptor or on-send' }) SESSION_COMMIT?: string;
 }
 
 const ENV_KEYS: Array<keyof DemoEnv> = [
@@ -84,7 +84,7 @@ export function sessionOptionsFrom(env: DemoEnv): SessionModuleOptions {
     cookie: { secure: env.COOKIE_SECURE !== 'false' },
     keyPrefix: env.SESSION_KEY_PREFIX,
     rotationGraceMs: env.SESSION_ROTATION_GRACE_MS,
-    commit: env.SESSION_COMMIT === 'on-send' ? 'on-send' : 'interceptor',
+    commit: (env.SESSION_COMMIT ?? 'auto') as SessionCommitMode,
     guard: 'global',
     ...(strategies.includes('jwt')
       ? {

@@ -23,7 +23,7 @@ describe("SessionGuard with commit: 'on-send'", () => {
     const refusal = guard.canActivate(contextOf(type));
     await expect(refusal).rejects.toThrow(SessionUsageError);
     await expect(refusal).rejects.toThrow(`SessionGuard ran for a ${named}, but the module saves sessions with commit: 'on-send'`);
-    await expect(refusal).rejects.toThrow("use commit: 'interceptor' (the default)");
+    await expect(refusal).rejects.toThrow("use commit: 'interceptor' in an app with GraphQL or gateways ('auto', the default, picks it");
   });
 });
 

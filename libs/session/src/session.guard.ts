@@ -118,7 +118,8 @@ export class SessionGuard implements CanActivate {
 /** Only HTTP responses are hooked: anything else would load a session it never saves. */
 const onSendRefusal = (type: string): string =>
   `SessionGuard ran for a ${type === 'ws' ? 'gateway message' : 'GraphQL resolver'}, but the module saves sessions with ` +
-  `commit: 'on-send' (hooked into the HTTP response, HTTP routes only): use commit: 'interceptor' (the default) in an app with GraphQL or gateways`;
+  `commit: 'on-send' (hooked into the HTTP response, HTTP routes only): use commit: 'interceptor' in an app with GraphQL or gateways ` +
+  `('auto', the default, picks it when they are providers of the app's modules at startup)`;
 
 interface RouteFacts {
   readonly anonymous: Required<AllowAnonymousOptions> | undefined;

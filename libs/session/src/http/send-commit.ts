@@ -29,7 +29,7 @@ export class SendCommit implements OnModuleInit {
     if (unsaved.length) {
       throw new SessionConfigError([
         `commit: 'on-send' saves HTTP responses only, but guard: 'global' would load sessions for ${unsaved.join(', ')} too: ` +
-          `use commit: 'interceptor' (the default), or guard: 'manual' with @UseGuards(SessionGuard) on the HTTP routes`,
+          `use commit: 'auto' (the default) or 'interceptor', or guard: 'manual' with @UseGuards(SessionGuard) on the HTTP routes`,
       ]);
     }
     const adapter = this.adapterHost.httpAdapter;
@@ -39,8 +39,8 @@ export class SendCommit implements OnModuleInit {
     if (platform === 'fastify') return installFastifySendCommit(adapter.getInstance<FastifyLike>());
     if (platform === 'express') return installExpressSendCommit(adapter.getInstance<ExpressAppLike>());
     throw new SessionConfigError([
-      `commit: 'on-send' hooks into Express's or Fastify's response, but this app runs on ${platform}: ` +
-        `use commit: 'interceptor' (the default)`,
+      `commit: 'on-send' (which commit: 'auto', the default, picks for an app without gateways or GraphQL resolvers) ` +
+        `hooks into Express's or Fastify's response, but this app runs on ${platform}: use commit: 'interceptor'`,
     ]);
   }
 }

@@ -11,6 +11,7 @@ const RESOLVER_METADATA = 'graphql:resolver_type';
 /**
  * The app's gateways and resolvers, by class name: handlers that a global SessionGuard would load a
  * session for but that `commit: 'on-send'`, which hooks HTTP responses only, would never save.
+ * `commit: 'auto'` picks the interceptor when there are any.
  */
 export function gatewaysAndResolvers(modules: ModulesContainer): string[] {
   const names = new Set<string>();

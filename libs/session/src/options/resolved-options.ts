@@ -43,7 +43,8 @@ export interface ResolvedSessionOptions extends StoreSettings {
   readonly header: string | null;
   readonly jwt: ResolvedJwt | null;
   readonly guard: 'global' | 'manual';
-  readonly commit: SessionCommitMode;
+  /** What `commit` ('auto' included) came to for this app. */
+  readonly commit: Exclude<SessionCommitMode, 'auto'>;
   /** The near-cache, or null when off. */
   readonly cache: { readonly maxEntries: number; readonly ttlMs: number } | null;
   /** The cross-origin (CSRF) check, or null when off. */
@@ -56,8 +57,11 @@ export interface ResolvedSessionOptions extends StoreSettings {
   readonly durability: DurabilitySettings | null;
 }
 
-/** Validates the raw options (throwing one SessionConfigError with every problem) and applies defaults. */
-export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSessionOptions {
+/**
+ * Validates the raw options (throwing one SessionConfigError with every problem) and applies defaults.
+ * `handlersOutsideHttp`: the app's gateways and GraphQL resolvers, which `commit: 'auto'` decides by.
+ */
+export function resolveSessionOptions(options: SessionModuleOptions, handlersOutsideHttp: readonly string[] = []): ResolvedSessionOptions {
   assertValidOptions(options);
   const idleSeconds = options.ttl?.idle ?? defaultIdleSeconds(options.ttl?.absolute);
   const absoluteSeconds = options.ttl?.absolute ?? Math.max(SESSION_DEFAULTS.absoluteSeconds, idleSeconds);
@@ -81,7 +85,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     header: options.header ?? null,
     jwt: resolveJwt(options, absoluteSeconds),
     guard: options.guard ?? 'manual',
-    commit: options.commit ?? 'interceptor',
+    commit: resolveCommit(options.commit ?? 'auto', handlersOutsideHttp),
     cache: options.cache
       ? {
           maxEntries: options.cache.maxEntries ?? SESSION_DEFAULTS.cacheMaxEntries,
@@ -125,4 +129,14 @@ function resolveJwt(options: SessionModuleOptions, absoluteSeconds: number): Res
     expiresInSeconds: jwt.expiresIn ?? absoluteSeconds,
     transport: jwt.transport ?? 'bearer',
   };
+}
+
+/**
+ * 'auto': an app with only HTTP routes saves from the response hook, which spares every request
+ * the rxjs chain Nest runs once any global interceptor exists; gateways and GraphQL resolvers have
+ * no response to hook, so an app with them gets the interceptor.
+ */
+function resolveCommit(mode: SessionCommitMode, handlersOutsideHttp: readonly string[]): ResolvedSessionOptions['commit'] {
+  if (mode !== 'auto') return mode;
+  return handlersOutsideHttp.length > 0 ? 'interceptor' : 'on-send';
 }

@@ -19,7 +19,9 @@ export type SessionRedisClientOptions = Omit<RedisOptions, 'host' | 'port' | 'pa
 
 /**
  * Where a request's session changes are saved:
- * - `'interceptor'` (default): a global Nest interceptor, after the handler. Every platform,
+ * - `'auto'` (default): `'on-send'` in an app without WebSocket gateways and GraphQL resolvers,
+ *   `'interceptor'` in one with them (decided at startup from the app's providers).
+ * - `'interceptor'`: a global Nest interceptor, after the handler. Every platform,
  *   GraphQL and gateways; a failed save goes through all of the app's exception filters.
  * - `'on-send'`: just before the response is written (Fastify's `onSend` hook; on Express, its
  *   first `write` or `end`). HTTP routes on Express or Fastify only. No global interceptor, so a
@@ -28,7 +30,7 @@ export type SessionRedisClientOptions = Omit<RedisOptions, 'host' | 'port' | 'pa
  *   but not controller- or method-scoped ones, and the library's errors thrown by a handler are
  *   mapped by a global filter (SessionErrorFilter).
  */
-export type SessionCommitMode = 'interceptor' | 'on-send';
+export type SessionCommitMode = 'auto' | 'interceptor' | 'on-send';
 
 /** Exactly one way of reaching Redis. */
 export type SessionRedisOptions =
@@ -167,7 +169,7 @@ export interface SessionModuleOptions {
   maxSessionsPerUser?: number;
   /** 'global' registers SessionGuard for every route; otherwise use @UseGuards(SessionGuard). @default 'manual' */
   guard?: 'global' | 'manual';
-  /** Where session changes are saved; see SessionCommitMode. @default 'interceptor' */
+  /** Where session changes are saved; see SessionCommitMode. @default 'auto' */
   commit?: SessionCommitMode;
   /** Confirm logouts and revokes on replicas with `WAIT` (Redis store only). @default off */
   durability?: SessionDurabilityOptions;

@@ -46,7 +46,7 @@ describe('resolveSessionOptions: defaults', () => {
       header: null,
       jwt: null,
       guard: 'manual',
-      commit: 'interceptor',
+      commit: 'on-send', // 'auto' in an app without gateways or resolvers
       cache: null,
       csrf: { trustedOrigins: new Set() },
       expiryEvents: null,
@@ -66,10 +66,11 @@ describe('resolveSessionOptions: defaults', () => {
     }
   });
 
-  it("saves from the interceptor unless commit is 'on-send', and refuses any other value", () => {
+  it("takes commit 'auto', 'interceptor' or 'on-send', and refuses any other value", () => {
     const url = 'redis://redis.test:6380/0';
     expect(resolveSessionOptions({ redis: { url }, commit: 'on-send' }).commit).toBe('on-send');
-    expectProblems({ redis: { url }, commit: 'on-response' }, ["commit must be 'interceptor' or 'on-send' (got \"on-response\")"]);
+    expect(resolveSessionOptions({ redis: { url }, commit: 'interceptor' }).commit).toBe('interceptor');
+    expectProblems({ redis: { url }, commit: 'on-response' }, ["commit must be 'auto', 'interceptor' or 'on-send' (got \"on-response\")"]);
   });
 
   it('batches Redis writes unless batchWrites is false, and refuses anything but a boolean', () => {
@@ -438,6 +439,14 @@ describe('resolveSessionOptions: SessionConfigError', () => {
         'jwt.keys[0].privateKey and jwt.keys[0].publicKey are not one key pair',
       ]);
     });
+  });
+
+  it("resolves commit: 'auto' (the default) by the app's gateways and resolvers; an explicit mode stays", () => {
+    const commitOf = (commit: SessionModuleOptions['commit'], handlers: string[]) => resolveSessionOptions({ store: 'memory', commit }, handlers).commit;
+    expect([commitOf(undefined, []), commitOf('auto', []), commitOf(undefined, ['ChatGateway']), commitOf('auto', ['NoteResolver'])]).toEqual([
+      'on-send', 'on-send', 'interceptor', 'interceptor',
+    ]);
+    expect([commitOf('interceptor', []), commitOf('on-send', ['ChatGateway'])]).toEqual(['interceptor', 'on-send']);
   });
 
   it('refuses a keyPrefix with braces (Cluster hash tags)', () => {

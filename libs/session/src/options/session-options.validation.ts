@@ -71,7 +71,7 @@ class SessionOptionsDto {
   maxDataBytes?: number;
   @IsOptional() @IsInt(POSITIVE_INT) @Min(1, POSITIVE_INT) maxSessionsPerUser?: number;
   @IsOptional() @IsIn(['global', 'manual'], { message: "must be 'global' or 'manual'" }) guard?: string;
-  @IsOptional() @IsIn(['interceptor', 'on-send'], { message: "must be 'interceptor' or 'on-send'" }) commit?: string;
+  @IsOptional() @IsIn(['auto', 'interceptor', 'on-send'], { message: "must be 'auto', 'interceptor' or 'on-send'" }) commit?: string;
   @IsOptional() @IsBoolean(FLAG) batchWrites?: boolean;
   @IsOptional() @IsInt(GRACE) @Min(0, GRACE) @Max(60_000, GRACE) rotationGraceMs?: number;
 }
