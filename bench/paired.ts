@@ -33,10 +33,10 @@ interface Setup {
 const SETUPS: readonly Setup[] = [
   { label: 'bare', env: { BENCH_STACK: 'bare' } },
   { label: 'bare again (control)', env: { BENCH_STACK: 'bare' } },
-  { label: "ours + near-cache, commit: 'on-send'", env: ours(true, 'on-send'), target: { express: 0.95, fastify: 0.7 } },
-  { label: 'ours + near-cache (interceptor, the default)', env: ours(true, ''), target: { express: 0.95, fastify: 0.7 } },
-  { label: 'ours, no near-cache (the default)', env: ours(false, ''), target: { express: 0.85, fastify: undefined } },
-  { label: "ours, no near-cache, commit: 'on-send'", env: ours(false, 'on-send'), target: { express: 0.85, fastify: undefined } },
+  { label: "ours + near-cache, commit: 'on-send' (the default here)", env: ours(true, 'on-send'), target: { express: 0.95, fastify: 0.7 } },
+  { label: "ours + near-cache, commit: 'interceptor'", env: ours(true, 'interceptor'), target: { express: 0.95, fastify: 0.7 } },
+  { label: "ours, no near-cache, commit: 'interceptor'", env: ours(false, 'interceptor'), target: { express: 0.85, fastify: undefined } },
+  { label: "ours, no near-cache, commit: 'on-send' (the default here)", env: ours(false, 'on-send'), target: { express: 0.85, fastify: undefined } },
 ];
 
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;

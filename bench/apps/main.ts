@@ -5,7 +5,7 @@
  *   BENCH_STRATEGY  session-id | jwt | hashed          (ours)
  *   BENCH_CACHE     1 = near-cache on                  (ours)
  *   BENCH_BATCH_WRITES    0 = batchWrites: false         (ours; one socket write per command)
- *   BENCH_COMMIT    on-send = commit: 'on-send'         (ours; default: the interceptor)
+ *   BENCH_COMMIT    interceptor | on-send = that commit (ours; unset: the library's default, 'auto')
  *   BENCH_FLOOR     guard | interceptor | both (default) | sync-both (nest-floor: which no-op enhancers; sync-both: the guard answers `true`, not a promise)
  *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
  *   BENCH_COMMAND_TIMEOUT_MS   (ours; the Redis client's commandTimeout: under valgrind a GC pause outlasts the default 1 s)
@@ -15,7 +15,7 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { SessionModule, type SessionModuleOptions, type SessionStrategyName } from '../../libs/session/src/index.js';
+import { SessionModule, type SessionCommitMode, type SessionModuleOptions, type SessionStrategyName } from '../../libs/session/src/index.js';
 import { BareController, ExpressSessionController, FastifySessionController, NoopAsyncGuard, NoopSyncGuard, OursController, PassThroughInterceptor } from './routes.js';
 
 export const BENCH_JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmnopqrstuv';
@@ -54,7 +54,7 @@ function rootModule(): DynamicModule {
   class BenchModule {}
   return {
     module: BenchModule,
-    imports: stack === 'ours' ? [SessionModule.forRoot({ ...oursOptions(), ...(env.BENCH_COMMIT === 'on-send' ? { commit: 'on-send' as const } : {}) })] : [],
+    imports: stack === 'ours' ? [SessionModule.forRoot({ ...oursOptions(), ...(env.BENCH_COMMIT ? { commit: env.BENCH_COMMIT as SessionCommitMode } : {}) })] : [],
     controllers: [controllers[stack]],
     providers:
       stack === 'nest-floor'

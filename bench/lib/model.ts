@@ -14,8 +14,11 @@ export interface Variant {
   cache?: boolean;
   /** The library's batchWrites option turned off (one socket write per command): a comparison row. */
   batchWrites?: false;
-  /** The library's `commit: 'on-send'` (saved as the response is written, instead of by the global interceptor). */
-  commit?: 'on-send';
+  /**
+   * A commit mode named explicitly. Unset: the library's default, `'auto'`, which is `'on-send'` in
+   * the benchmark's apps (they have no gateways or GraphQL resolvers).
+   */
+  commit?: 'interceptor' | 'on-send';
   /** Run only when BENCH_ONLY names it: a comparison row that the whole run has no time for. */
   onRequest?: true;
   topology: 'standalone' | 'cluster';
