@@ -353,8 +353,10 @@ export class RedisSessionStore implements SessionStore {
     return acknowledged >= replicas ? null : unconfirmed(acknowledged);
   }
 
-  /** Whether "sign out everywhere" ran for the user at or after `since` (no check without `since`). */
-  /** Whether "sign out everywhere" ran since `since`, and did not keep `ownHandle` (the rotating session's). */
+  /**
+   * Whether "sign out everywhere" ran for the user at or after `since` (no check without `since`)
+   * and did not keep `ownHandle` (the rotating session's).
+   */
   private async revokedSince(userId: string, since: number | undefined, ownHandle?: string): Promise<boolean> {
     if (since === undefined) return false;
     const mark = await this.call(() => this.redis.get(userRevokedKey(this.settings.keyPrefix, userId)));
@@ -368,7 +370,6 @@ export class RedisSessionStore implements SessionStore {
   private key(storeId: string): string {
     return sessionKey(this.settings.keyPrefix, storeId);
   }
-
 
   private async info(userId: string, handle: string, storeId: string): Promise<SessionInfo | null> {
     const [created, last, deadline, owner, ua] = await this.call(() =>

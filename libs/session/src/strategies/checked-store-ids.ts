@@ -12,7 +12,7 @@ import type { CredentialCheck, SessionStrategy } from './session-strategy.interf
  */
 export function withCheckedStoreIds(strategy: SessionStrategy): SessionStrategy {
   const checked = (check: CredentialCheck): CredentialCheck =>
-    check.kind === 'valid' && !(typeof check.storeId === 'string' && STORE_ID.test(check.storeId)) ? { kind: 'invalid', reason: INVALID_CREDENTIAL } : check;
+    check.kind === 'valid' && !isStoreId(check.storeId) ? { kind: 'invalid', reason: INVALID_CREDENTIAL } : check;
   return {
     name: strategy.name,
     supportsGuests: strategy.supportsGuests,
@@ -25,7 +25,7 @@ export function withCheckedStoreIds(strategy: SessionStrategy): SessionStrategy 
     },
     async mint(userId, expiresAt) {
       const minted = await strategy.mint(userId, expiresAt);
-      if (!(typeof minted.storeId === 'string' && STORE_ID.test(minted.storeId))) {
+      if (!isStoreId(minted.storeId)) {
         throw new SessionUsageError(`Strategy '${strategy.name}' minted a store id that is not 16-128 characters of A-Z a-z 0-9 _ -`);
       }
       return minted;
@@ -35,3 +35,6 @@ export function withCheckedStoreIds(strategy: SessionStrategy): SessionStrategy 
     clear: (response) => strategy.clear(response),
   };
 }
+
+/** A custom strategy is the app's own JavaScript: its id may not even be a string. */
+const isStoreId = (value: unknown): boolean => typeof value === 'string' && STORE_ID.test(value);
