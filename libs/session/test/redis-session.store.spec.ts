@@ -374,6 +374,32 @@ describe('RedisSessionStore on Redis', () => {
     expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([old.handle]);
   });
 
+  it('a sign-in rotation whose eviction of a session over the limit fails gives the old session back and leaves no new one', async () => {
+    const { store } = await open({ rotationGraceMs: 2_000, maxSessionsPerUser: 1 });
+    const user = newUserId();
+    const elsewhere = newSession({ userId: user });
+    await store.create(elsewhere);
+    const guest = newSession({ data: new Map([['cart', '1']]) });
+    await store.create(guest);
+    const runner = store as unknown as { run(name: string, ...args: unknown[]): Promise<unknown> };
+    const run = runner.run.bind(store);
+    let destroys = 0;
+    jest.spyOn(runner, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+      const reply = await run(name, ...args);
+      // The first delete is the evicted session's; the rollback's own delete must get through.
+      if (name === 'sessionDestroy' && destroys++ === 0) throw new SessionStoreUnavailableError(new Error('reply lost'));
+      return reply;
+    });
+    const to = newTarget({ userId: user });
+    await expect(store.rotate(guest.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
+    jest.restoreAllMocks();
+    expect(destroys).toBe(2);
+    // The visitor is still signed in as before (not retired), and no session exists that no client holds.
+    expect(await admin.hexists(sessionKey(PREFIX, guest.storeId), META.retiredUntil)).toBe(0);
+    expect(await store.commit(guest.storeId, delta({ after: '1' }))).toBe('ok');
+    expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+  });
+
   it('a rotation step re-sent after a dropped connection (ioredis re-sends what was unanswered) finds its own work done', async () => {
     const { store } = await open({ rotationGraceMs: 2_000 });
     const runner = store as unknown as { run(name: string, key: string, ...args: Array<string | number>): Promise<unknown> };

@@ -172,6 +172,9 @@ export class RedisSessionStore implements SessionStore {
         ? await this.indexAdd(to.userId, to.handle, to.storeId, old.absoluteDeadline, !sameUser)
         : [];
       const revoked = to.userId !== null && (await this.revokedSince(to.userId, to.notRevokedSince, old.handle));
+      // Before the old session is retired: a step failing after that would have the catch below
+      // drop the new session once the old one no longer works, signing the user out.
+      await this.destroyMembers(evicted);
       // The old session must still exist when it is retired or deleted: if a logout, a revoke or a
       // concurrent rotation of the same id removed it meanwhile, the new session must not outlive it.
       let outcome: 'ok' | 'gone' | 'replaced';
@@ -185,7 +188,8 @@ export class RedisSessionStore implements SessionStore {
       }
       // Alone: the old session is not this one's to end.
       if (outcome !== 'ok') await this.destroyOne(to.storeId, { alone: true });
-      await this.destroyMembers(evicted);
+      // Returned, not awaited: an unconfirmed rotation (SessionDurabilityError) happened on the
+      // master, so it must skip the catch below, which would undo it.
       return this.confirmed(carrier, outcome);
     } catch (error) {
       // Give the old session back, unless it was retired already (the thaw checks the mark is still
