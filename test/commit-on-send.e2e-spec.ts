@@ -1,6 +1,6 @@
 /**
  * `commit: 'on-send'` (saved as the response is about to be written: Fastify's onSend hook, or
- * Express's first write/end, instead of the global interceptor), beyond the demo's core contract
+ * Express's first writeHead/write/end, instead of the global interceptor), beyond the demo's core contract
  * that test/adapters.e2e-spec.ts runs with it on both platforms: what differs from the interceptor
  * (an error answer saves nothing, a failed save reaches the app's global filters but not a
  * method-scoped one), a streamed response, the mode set through forRoot or forRootAsync's factory,
@@ -31,6 +31,7 @@ import { Resolver } from '@nestjs/graphql';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WebSocketGateway } from '@nestjs/websockets';
 import { Test } from '@nestjs/testing';
+import compression from 'compression';
 import { Readable } from 'node:stream';
 import request from 'supertest';
 import {
@@ -84,6 +85,23 @@ class NoteController {
     session.set('note', 'too late');
     res.writeHead(200);
     res.end('saved, says the handler');
+  }
+
+  /** A guest's first write answered with a body over compression()'s 1 KB threshold. */
+  @AllowAnonymous()
+  @Get('note/large')
+  large(@Session() session: UserSession<Data>) {
+    session.set('note', 'large');
+    return { filler: 'x'.repeat(4096) };
+  }
+
+  /** Express: a guest's first write answered with headers sent by hand, then the body. */
+  @AllowAnonymous()
+  @Get('note/headers-by-hand')
+  headersByHand(@Session() session: UserSession<Data>, @Res() res: { writeHead(status: number, headers: Record<string, string>): void; end(body: string): void }) {
+    session.set('note', 'by hand');
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('by hand');
   }
 
   @Get('note')
@@ -143,6 +161,8 @@ type Via = 'forRoot' | 'forRootAsync';
 interface Extras {
   readonly guard?: 'global' | 'manual';
   readonly providers?: Provider[];
+  /** Express's `compression()` middleware in front of the routes. */
+  readonly compress?: boolean;
 }
 
 function sessionModule(commit: unknown, via: Via, guard: Extras['guard'] = 'global') {
@@ -169,6 +189,7 @@ async function boot(commit: unknown, adapter: Adapter = 'fastify', via: Via = 'f
   class NoteModule {}
   const moduleRef = await Test.createTestingModule({ imports: [NoteModule] }).compile();
   const app = adapter === 'fastify' ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
+  if (extras.compress) app.use(compression());
   try {
     await app.init();
   } catch (error) {
@@ -240,6 +261,51 @@ describe.each<Adapter>(['fastify', 'express'])("commit: 'on-send' on %s", (adapt
     expect(sid).toBeDefined();
     const next = await request(app.getHttpServer()).get('/note').set('cookie', `sid=${sid!.value}`);
     expect(next.body).toEqual({ note: 'streamed' });
+  });
+});
+
+/**
+ * Express middleware that writes the headers before the body: compression() calls writeHead from
+ * its own end(), before the library's end() is reached, and a handler may call res.writeHead().
+ */
+describe("commit: 'on-send' on Express, headers written before the body", () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    app = await boot('on-send', 'express', 'forRoot', { compress: true });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('behind compression(), a sign-in answers with its cookie, and the next request reads what it saved', async () => {
+    const cookie = await signIn(app);
+    expect((await request(app.getHttpServer()).get('/note').set('cookie', cookie)).body).toEqual({ note: 'first' });
+  });
+
+  it("behind compression(), a guest's first write answered gzipped gets its cookie with the compressed body", async () => {
+    const res = await request(app.getHttpServer()).get('/note/large').set('accept-encoding', 'gzip');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect((res.body as { filler: string }).filler).toHaveLength(4096);
+    const sid = setCookies(res).find((c) => c.name === 'sid');
+    expect(sid).toBeDefined();
+    expect((await request(app.getHttpServer()).get('/note').set('cookie', `sid=${sid!.value}`)).body).toEqual({ note: 'large' });
+  });
+
+  it("a handler's own res.writeHead() waits for the save: its cookie goes out with the headers", async () => {
+    const res = await request(app.getHttpServer()).get('/note/headers-by-hand');
+    expect({ status: res.status, text: res.text }).toEqual({ status: 200, text: 'by hand' });
+    const sid = setCookies(res).find((c) => c.name === 'sid');
+    expect(sid).toBeDefined();
+    expect((await request(app.getHttpServer()).get('/note').set('cookie', `sid=${sid!.value}`)).body).toEqual({ note: 'by hand' });
+  });
+
+  it('behind compression(), a failed save closes the connection rather than answer a success', async () => {
+    const answer = request(app.getHttpServer()).post('/note/after-revoke').set('cookie', await signIn(app));
+    await expect(answer).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect((await request(app.getHttpServer()).get('/note/large')).status).toBe(200);
   });
 });
 

@@ -9,8 +9,8 @@ import { gatewaysAndResolvers } from './unsaved-handlers.js';
 
 /**
  * `commit: 'on-send'`: saves each request's session changes as its response is about to be written
- * (Fastify's `onSend` hook; on Express, the first `write` or `end` of the response), instead of
- * from a global interceptor around every handler.
+ * (Fastify's `onSend` hook; on Express, the first `writeHead`, `write` or `end` of the response),
+ * instead of from a global interceptor around every handler.
  */
 @Injectable()
 export class SendCommit implements OnModuleInit {
