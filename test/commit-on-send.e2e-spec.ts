@@ -15,12 +15,15 @@ import {
   Controller,
   Get,
   HttpException,
+  Injectable,
   Module,
   Post,
   Res,
   StreamableFile,
   UseFilters,
+  UseGuards,
   type ArgumentsHost,
+  type CanActivate,
   type ExceptionFilter,
   type INestApplication,
   type Provider,
@@ -55,6 +58,17 @@ class ScopedFilter implements ExceptionFilter {
   catch(error: HttpException, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<{ status(code: number): { send(body: unknown): void } }>();
     response.status(error.getStatus()).send({ scoped: true, status: error.getStatus() });
+  }
+}
+
+/** An app's own guard whose SessionService call the library refuses (a user id with a space). */
+@Injectable()
+class IssuesBadSessionGuard implements CanActivate {
+  constructor(private readonly sessions: SessionService) {}
+
+  async canActivate(): Promise<boolean> {
+    await this.sessions.create('has space');
+    return true;
   }
 }
 
@@ -102,6 +116,13 @@ class NoteController {
     session.set('note', 'by hand');
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('by hand');
+  }
+
+  @AllowAnonymous()
+  @UseGuards(IssuesBadSessionGuard)
+  @Get('note/guarded-by-app')
+  guardedByApp() {
+    return { ok: true };
   }
 
   @Get('note')
@@ -350,6 +371,23 @@ describe.each<Via>(['forRoot', 'forRootAsync'])('the commit mode, set through %s
       }
     } finally {
       intercept.mockRestore();
+      await app.close();
+    }
+  });
+
+  it.each<[SessionCommitMode, Adapter]>([
+    ['on-send', 'express'],
+    ['interceptor', 'express'],
+    ['interceptor', 'fastify'],
+  ])("%s on %s: the library's error thrown by an app's guard is answered with its status (400), not a 500", async (commit, adapter) => {
+    const app = await boot(commit, adapter, via);
+    try {
+      const res = await request(app.getHttpServer()).get('/note/guarded-by-app');
+      expect({ status: res.status, message: (res.body as { message?: string }).message }).toEqual({
+        status: 400,
+        message: expect.stringMatching(/printable characters without braces or spaces/),
+      });
+    } finally {
       await app.close();
     }
   });

@@ -8,10 +8,12 @@ import { SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
 
 /**
  * What each commit mode needs, registered whatever the mode so that `commit` can come from
- * forRootAsync's factory like any other option: each global enhancer's factory gives `null` in the
- * other mode, and Nest leaves a null global enhancer out. That matters: a global interceptor that
- * merely passes through still makes Nest run every handler of the app through its rxjs chain.
- * SendCommit hooks the HTTP platform only in `'on-send'` mode.
+ * forRootAsync's factory like any other option: the interceptor's factory gives `null` in
+ * `'on-send'` mode, and Nest leaves a null global enhancer out. That matters: a global interceptor
+ * that merely passes through still makes Nest run every handler of the app through its rxjs chain.
+ * SendCommit hooks the HTTP platform only in `'on-send'` mode. The error filter serves both modes:
+ * the interceptor maps only what the handler throws, not the library's errors thrown by a guard or
+ * a middleware (SessionService during an outage, passport's logIn with a bad user id).
  */
 export const COMMIT_PROVIDERS: Provider[] = [
   SessionCommitInterceptor,
@@ -22,9 +24,5 @@ export const COMMIT_PROVIDERS: Provider[] = [
     useFactory: (options: ResolvedSessionOptions, interceptor: SessionCommitInterceptor) => (options.commit === 'interceptor' ? interceptor : null),
     inject: [SESSION_RESOLVED_OPTIONS, SessionCommitInterceptor],
   },
-  {
-    provide: APP_FILTER,
-    useFactory: (options: ResolvedSessionOptions, filter: SessionErrorFilter) => (options.commit === 'on-send' ? filter : null),
-    inject: [SESSION_RESOLVED_OPTIONS, SessionErrorFilter],
-  },
+  { provide: APP_FILTER, useExisting: SessionErrorFilter },
 ];
