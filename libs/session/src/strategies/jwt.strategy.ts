@@ -119,7 +119,10 @@ export class JwtSessionStrategy implements SessionStrategy {
   }
 
   deliver(response: ResponseWriter, credential: string, expiresAt: number): void {
-    this.transport.write(response, credential, expiresAt);
+    // A cookie that outlived its token (expiresIn shorter than the session) would go on carrying a
+    // dead token, answered 401 on every request until the session's deadline.
+    const tokenExpiresAt = (this.decodeClaims(credential)?.exp ?? Infinity) * 1000;
+    this.transport.write(response, credential, Math.min(expiresAt, tokenExpiresAt));
   }
 
   clear(response: ResponseWriter): void {
@@ -127,12 +130,13 @@ export class JwtSessionStrategy implements SessionStrategy {
   }
 
   private decodeHeader(token: string): { alg?: unknown; kid?: unknown } | null {
-    try {
-      const header: unknown = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
-      return typeof header === 'object' && header !== null ? header : null;
-    } catch {
-      return null;
-    }
+    return decodeSegment(token, 0);
+  }
+
+  /** The claims of a token this strategy minted (not verified: for its own tokens only). */
+  private decodeClaims(token: string): { exp?: number } | null {
+    const claims = decodeSegment<SessionClaims>(token, 1);
+    return claims && typeof claims.exp === 'number' ? { exp: claims.exp } : null;
   }
 
   /** The key as a KeyObject, built once per key and use (see jwtKeyObject). */
@@ -156,5 +160,15 @@ export class JwtSessionStrategy implements SessionStrategy {
       return header.kid === undefined ? this.jwt.keys[0] : null;
     }
     return this.jwt.keys.find((k) => k.kid !== null && k.kid === header.kid) ?? null;
+  }
+}
+
+/** One base64url JSON segment of a JWT, or null when it is not a JSON object. */
+function decodeSegment<T extends object>(token: string, index: 0 | 1): T | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token.split('.')[index] ?? '', 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null ? (value as T) : null;
+  } catch {
+    return null;
   }
 }

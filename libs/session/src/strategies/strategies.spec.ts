@@ -226,6 +226,22 @@ describe('JwtSessionStrategy', () => {
     expect(payload.exp! - payload.iat!).toBe(300);
   });
 
+  it('delivers a cookie that ends with its token when the token is shorter-lived than the session', async () => {
+    const cookieFor = async (expiresIn?: number) => {
+      const cookies = new JwtSessionStrategy(resolve({ strategy: 'jwt', jwt: { secret: SECRET, transport: 'cookie', ...(expiresIn ? { expiresIn } : {}) } }));
+      const deadline = inAnHour();
+      const minted = await cookies.mint('alice', deadline);
+      const headers: string[] = [];
+      cookies.deliver({ headersWritable: true, appendHeader: (_name: string, value: string) => void headers.push(value) }, minted.credential, deadline);
+      return Number(/Max-Age=(\d+)/.exec(headers[0] ?? '')?.[1]);
+    };
+    const short = await cookieFor(300);
+    expect(short).toBeGreaterThanOrEqual(298);
+    expect(short).toBeLessThanOrEqual(300);
+    // Without expiresIn the token lives as long as the session, and so does its cookie.
+    expect(await cookieFor()).toBeGreaterThanOrEqual(3597);
+  });
+
   it.each([
     ['no issuer or audience', { secret: SECRET }],
     ['an issuer only', { secret: SECRET, issuer: ISSUER }],
