@@ -375,10 +375,12 @@ describe('both cookie and header', () => {
     expectRefusal(result, apps.jwt, 'rejected');
   });
 
-  it('jwt,session-id: the first strategy that finds a credential decides (a forged bearer is not rescued by a cookie)', async () => {
+  // A credential its strategy refuses unseen is passed on to the next one (strategies may share a
+  // cookie or header: test/shared-credential.e2e-spec.ts), which opens only what it issued itself.
+  it("jwt,session-id: a forged bearer is not rescued by a cookie naming the JWT's session (session-id refuses another strategy's session)", async () => {
     const demo = apps.multi;
     const sid = storeIdOf('multi');
-    const { result } = await world.observe({ redis: 'none' }, () =>
+    const { result } = await world.observe({ redis: 'no-writes' }, () =>
       send(demo, { authorization: `Bearer ${flipOne(live('multi'))}`, cookie: `${demo.cookieName}=${sid}` }),
     );
     expect(result.status).toBe(401);

@@ -26,6 +26,10 @@ export type LoadOutcome =
   | { kind: 'loaded'; session: UserSession<object> };
 
 const USER_AGENT_MAX = 256;
+
+function refusedBy(strategy: SessionStrategy, check: CredentialCheck, earlier: LoadOutcome | null): LoadOutcome | null {
+  return earlier ?? (check.kind === 'invalid' ? { kind: 'rejected', strategy, reason: check.reason } : null);
+}
 const NO_CREDENTIAL: LoadOutcome = Object.freeze({ kind: 'none' });
 
 /** Turns a request's credential into a live UserSession: one store round trip at most. */
@@ -44,28 +48,34 @@ export class SessionLoader implements SessionBackend {
   }
 
   /**
-   * Tries the strategies in order; the first that finds a credential decides. Fails only for store
-   * failures. Synchronous when the strategy and the store answer at once (a near-cache hit), as
-   * most reads do with the cache on: no promise, no microtask.
+   * Tries the strategies in order; the first whose credential is well-formed decides (one store
+   * call at most). One it refuses unseen (a shape, a signature) is passed on to the next: strategies
+   * may read the same cookie or header (session-id and hashed share both, a bearer JWT may share
+   * `header: 'authorization'`), and their shapes never overlap. Fails only for store failures.
+   * Synchronous when the strategy and the store answer at once (a near-cache hit), as most reads do
+   * with the cache on: no promise, no microtask.
    */
   load(request: SessionRequest): MaybePromise<LoadOutcome> {
-    return this.loadFrom(request, 0);
+    return this.loadFrom(request, 0, null);
   }
 
-  private loadFrom(request: SessionRequest, first: number): MaybePromise<LoadOutcome> {
+  private loadFrom(request: SessionRequest, first: number, refused: LoadOutcome | null): MaybePromise<LoadOutcome> {
     for (let index = first; index < this.strategies.length; index++) {
       const strategy = this.strategies[index];
       const check = strategy.extract(request);
       if (isPromise(check)) {
-        return check.then((settled) => (settled.kind === 'none' ? this.loadFrom(request, index + 1) : this.withCredential(strategy, settled)));
+        return check.then((settled) =>
+          settled.kind === 'valid' ? this.withCredential(strategy, settled) : this.loadFrom(request, index + 1, refusedBy(strategy, settled, refused)),
+        );
       }
-      if (check.kind !== 'none') return this.withCredential(strategy, check);
+      if (check.kind === 'valid') return this.withCredential(strategy, check);
+      refused = refusedBy(strategy, check, refused);
     }
-    return NO_CREDENTIAL;
+    // The first refusal is reported: its strategy clears the credential it read.
+    return refused ?? NO_CREDENTIAL;
   }
 
-  private withCredential(strategy: SessionStrategy, check: Exclude<CredentialCheck, { kind: 'none' }>): MaybePromise<LoadOutcome> {
-    if (check.kind === 'invalid') return { kind: 'rejected', strategy, reason: check.reason };
+  private withCredential(strategy: SessionStrategy, check: CredentialCheck & { kind: 'valid' }): MaybePromise<LoadOutcome> {
     const stored = this.store.find(check.storeId);
     return isPromise(stored) ? stored.then((found) => this.outcome(strategy, check, found)) : this.outcome(strategy, check, stored);
   }

@@ -140,7 +140,10 @@ export interface SessionModuleOptions {
   redis?: SessionRedisOptions;
   /** @default 'redis' */
   store?: 'redis' | 'memory';
-  /** One strategy, or several tried in order (the first one issues new sessions). @default 'session-id' */
+  /**
+   * One strategy, or several tried in order (the first one issues new sessions; a credential one
+   * refuses unseen is passed on to the next). @default 'session-id'
+   */
   strategy?: SessionStrategyName | Type<SessionStrategy> | Array<SessionStrategyName | Type<SessionStrategy>>;
   /** Seconds. @default { idle: 1800, absolute: 604800 } */
   ttl?: { idle?: number; absolute?: number };
