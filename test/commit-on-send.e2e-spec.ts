@@ -36,6 +36,7 @@ import { WebSocketGateway } from '@nestjs/websockets';
 import { Test } from '@nestjs/testing';
 import compression from 'compression';
 import { Readable } from 'node:stream';
+import { of } from 'rxjs';
 import request from 'supertest';
 import {
   AllowAnonymous,
@@ -123,6 +124,13 @@ class NoteController {
   @Get('note/guarded-by-app')
   guardedByApp() {
     return { ok: true };
+  }
+
+  /** Writes, then answers with an Observable that emits twice: Nest sends the last value. */
+  @Post('note/emits-twice')
+  emitsTwice(@Session() session: UserSession<Data>) {
+    session.set('note', 'emitted twice');
+    return of({ emitted: 'first' }, { emitted: 'last' });
   }
 
   @Get('note')
@@ -336,6 +344,18 @@ describe('the interceptor, for comparison', () => {
 
   beforeAll(() => {
     app = booted();
+  });
+
+  it.each<SessionCommitMode>(['interceptor', 'on-send'])('%s: a handler whose Observable emits twice is answered with the last value, after the save', async (commit) => {
+    const own = commit === 'interceptor' ? app : await boot(commit, 'express');
+    try {
+      const cookie = await signIn(own);
+      const res = await request(own.getHttpServer()).post('/note/emits-twice').set('cookie', cookie);
+      expect({ status: res.status, body: res.body as unknown }).toEqual({ status: 201, body: { emitted: 'last' } });
+      expect((await request(own.getHttpServer()).get('/note').set('cookie', cookie)).body).toEqual({ note: 'emitted twice' });
+    } finally {
+      if (own !== app) await own.close();
+    }
   });
 
   it('answers the same two cases the same way', async () => {

@@ -48,16 +48,26 @@ function commitBeforeSending(source: Observable<unknown>, request: object, respo
   return new Observable((subscriber) => {
     let pending = 0;
     let completed = false;
+    /** Set once a save started: what the handler emits later queues behind it, in order (Nest answers with the last). */
+    let saved: Promise<void> | null = null;
     const fail = (error: unknown) => subscriber.error(toHttpError(error, response));
+    const emit = (body: unknown) => {
+      subscriber.next(body);
+      if (--pending === 0 && completed) subscriber.complete();
+    };
     return source.subscribe({
       next: (body) => {
-        const session = requestSession(request);
-        if (!session || commitIfNoop(session)) return subscriber.next(body);
         pending++;
-        commitSession(session, response).then(() => {
-          subscriber.next(body);
-          if (--pending === 0 && completed) subscriber.complete();
-        }, (error: unknown) => (response.headersWritable ? fail(error) : lostAfterAnswer(subscriber, error)));
+        if (saved) {
+          saved = saved.then(() => emit(body));
+          return;
+        }
+        const session = requestSession(request);
+        if (!session || commitIfNoop(session)) return emit(body);
+        saved = commitSession(session, response).then(
+          () => emit(body),
+          (error: unknown) => (response.headersWritable ? fail(error) : lostAfterAnswer(subscriber, error)),
+        );
       },
       error: fail,
       complete: () => {
