@@ -35,7 +35,7 @@ const logger = new Logger('Session');
  * `compression` (and a handler's own `res.writeHead()`) write the headers before the body.
  * Installed once on the app's own response prototype (Express's `res.send` and `res.json` end
  * there, and Node's implicit headers go through `writeHead`), so a request costs nothing extra: no
- * wrapper per response, and a read-only request passes after two map lookups, allocating nothing.
+ * wrapper per response, and a read-only request passes each after two map lookups, allocating nothing.
  */
 export function installExpressSendCommit(app: ExpressAppLike): void {
   const proto = app.response;
