@@ -43,7 +43,7 @@ export class CachedSessionStore implements SessionStore {
     private readonly settings: StoreSettings,
     options: ResolvedSessionCache,
   ) {
-    this.cache = new NearCache(options.maxEntries, options.ttlMs);
+    this.cache = new NearCache(options.maxEntries, options.ttlMs, (session, now) => this.servable(session, now));
     // `<prefix>{`: every session key and nothing else (the user index is `<prefix>user:{...}`).
     // Redis reports the full key, including an ioredis `keyPrefix` if the client has one.
     const trackedPrefix = (redis.options.keyPrefix ?? '') + sessionKey(settings.keyPrefix, '').slice(0, -1);
@@ -65,7 +65,7 @@ export class CachedSessionStore implements SessionStore {
     const now = Date.now();
     const hit = this.cache.lookup(storeId, now);
     // As is, not wrapped in a promise: a cached read then creates none.
-    if (hit && this.servable(hit, now)) return hit;
+    if (hit) return hit;
     return this.load(storeId);
   }
 
@@ -140,7 +140,7 @@ export class CachedSessionStore implements SessionStore {
     return this.cache.stats();
   }
 
-  /** Stops the invalidation link (and tracking on the main connection); the cache is emptied. */
+  /** Stops the invalidation link (the main connection is left as it was); the cache is emptied. */
   async close(): Promise<void> {
     await this.link.close();
     this.cache.flush();

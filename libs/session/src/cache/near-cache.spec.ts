@@ -33,6 +33,15 @@ describe('NearCache', () => {
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, entries: 0 });
   });
 
+  it('counts an entry the store may not serve (a touch due, a deadline passed) as a miss, and drops it', () => {
+    const cache = new NearCache(10, 1000, (s, now) => now < s.absoluteDeadline);
+    cache.setUp(true);
+    cache.finish(cache.begin('k'), { ...session('k'), absoluteDeadline: 500 }, 0);
+    expect(cache.lookup('k', 499)).toBeDefined();
+    expect(cache.lookup('k', 500)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, entries: 0 });
+  });
+
   it('does not cache a reply when the key was invalidated while the read was out', () => {
     const cache = upCache();
     const ticket = cache.begin('k');

@@ -50,9 +50,14 @@ export class NearCache {
   private up = false;
   private counters = { hits: 0, misses: 0, bypassed: 0, invalidations: 0, flushes: 0 };
 
+  /**
+   * @param servable whether an entry may still be served at `now` (deadlines, a touch due): one
+   *   that may not is a miss, since the read goes to Redis. Given once, so a lookup allocates nothing.
+   */
   constructor(
     private readonly maxEntries: number,
     private readonly ttlMs: number,
+    private readonly servable: (session: StoredSession, now: number) => boolean = () => true,
   ) {}
 
   get isUp(): boolean {
@@ -66,7 +71,8 @@ export class NearCache {
       return undefined;
     }
     const entry = this.entries.get(key);
-    if (entry === undefined || now - entry.cachedAt >= this.ttlMs) {
+    if (entry === undefined || now - entry.cachedAt >= this.ttlMs || !this.servable(entry.session, now)) {
+      // The read that follows caches the copy from Redis in its place.
       if (entry !== undefined) this.entries.delete(key);
       this.counters.misses++;
       return undefined;
