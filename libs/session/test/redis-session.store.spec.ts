@@ -9,6 +9,7 @@ import type { Command, Redis, RedisOptions } from 'ioredis';
 import { SessionStoreUnavailableError } from '../src/session.errors.js';
 import { RedisSessionStore } from '../src/store/redis-session.store.js';
 import { META, REVOKED_MARK_TTL_MS, dataField, indexMember, sessionKey, userIndexKey, userRevokedKey } from '../src/store/redis-schema.js';
+import { deadlineKey } from '../src/store/redis-deadlines.schema.js';
 import type { StoreSettings } from '../src/store/session-store.interface.js';
 import {
   allKeysAndValues,
@@ -398,6 +399,181 @@ describe('RedisSessionStore on Redis', () => {
     expect(await admin.hexists(sessionKey(PREFIX, guest.storeId), META.retiredUntil)).toBe(0);
     expect(await store.commit(guest.storeId, delta({ after: '1' }))).toBe('ok');
     expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+  });
+
+  /** The store's private steps that the tests below make fail. */
+  interface Faults {
+    run(name: string, ...args: unknown[]): Promise<unknown>;
+    revokedSince(...args: unknown[]): Promise<boolean>;
+    unlink(...args: unknown[]): Promise<void>;
+  }
+  const noReply = () => new SessionStoreUnavailableError(new Error('no reply'));
+
+  /** Makes every call of the script `failing` fail: before it reaches Redis, or after it ran there (its reply lost). */
+  function failScript(store: RedisSessionStore, failing: string, when: 'before' | 'after'): void {
+    const faults = store as unknown as Faults;
+    const run = faults.run.bind(store);
+    jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+      if (name !== failing) return run(name, ...args);
+      if (when === 'after') await run(name, ...args);
+      throw noReply();
+    });
+  }
+
+  const withExpiryEvents = { expiryEvents: { intervalMs: 60_000, batchSize: 100, shards: 1 } };
+  const inDeadlineSet = async (storeId: string) => (await admin.zscore(deadlineKey(PREFIX, 0), storeId)) !== null;
+
+  describe('a sign-in over maxSessionsPerUser', () => {
+    it.each([
+      ['reading the "sign out everywhere" mark', 'revokedSince'],
+      ['deleting the evicted session (before the delete ran)', 'sessionDestroy'],
+    ])('when %s fails, the session it would evict is still alive, listed and revocable', async (_label, failing) => {
+      const { store } = await open({ maxSessionsPerUser: 1 });
+      const user = newUserId();
+      const first = newSession({ userId: user });
+      await store.create(first);
+      if (failing === 'revokedSince') jest.spyOn(store as unknown as Faults, 'revokedSince').mockRejectedValueOnce(noReply());
+      else failScript(store, failing, 'before');
+      const second = newSession({ userId: user, notRevokedSince: Date.now() });
+
+      await expect(store.create(second)).rejects.toThrow(SessionStoreUnavailableError);
+      jest.restoreAllMocks();
+
+      expect(await store.find(first.storeId)).not.toBeNull();
+      expect((await store.listForUser(user)).map((i) => i.handle).sort()).toEqual([first.handle, second.handle].sort());
+      expect(await store.destroyAllForUser(user)).toBe(2);
+      expect(await store.find(first.storeId)).toBeNull();
+    });
+
+    it('whose index step is re-sent (ioredis, after its first reply was lost) still evicts the oldest session', async () => {
+      const { store } = await open({ maxSessionsPerUser: 1 });
+      const user = newUserId();
+      const first = newSession({ userId: user });
+      await store.create(first);
+      const faults = store as unknown as Faults;
+      const run = faults.run.bind(store);
+      jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+        if (name === 'userIndexAdd') await run(name, ...args);
+        return run(name, ...args);
+      });
+      const second = newSession({ userId: user });
+
+      expect(await store.create(second)).toEqual({ evicted: [first.handle] });
+      jest.restoreAllMocks();
+
+      expect(await store.find(first.storeId)).toBeNull();
+      expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1')).toEqual([indexMember(second.handle, second.storeId)]);
+    });
+  });
+
+  describe('a rotation whose retire step fails', () => {
+    it('after it ran (its reply lost), with a grace: the rotation is complete, not undone', async () => {
+      const { store } = await open({ rotationGraceMs: 2_000 });
+      const user = newUserId();
+      const old = newSession({ userId: user });
+      await store.create(old);
+      failScript(store, 'sessionRetire', 'after');
+      const to = newTarget({ userId: user });
+
+      expect(await store.rotate(old.storeId, to, delta({ seen: 'yes' }))).toBe('ok');
+      jest.restoreAllMocks();
+
+      expect((await store.find(to.storeId))?.data.get('seen')).toBe('yes');
+      expect(await admin.hexists(sessionKey(PREFIX, old.storeId), META.retiredUntil)).toBe(1);
+      expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([to.handle]);
+    });
+
+    it('after it ran (its reply lost), without a grace: a 503, and the new session, the only one left, is kept', async () => {
+      const { store } = await open({ rotationGraceMs: 0 });
+      const user = newUserId();
+      const old = newSession({ userId: user });
+      await store.create(old);
+      failScript(store, 'sessionRetire', 'after');
+      const to = newTarget({ userId: user });
+
+      await expect(store.rotate(old.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
+      jest.restoreAllMocks();
+
+      expect(await admin.exists(sessionKey(PREFIX, old.storeId))).toBe(0);
+      expect(await store.find(to.storeId)).not.toBeNull();
+    });
+
+    it('after a logout ended the old session meanwhile (the reply lost), with a grace: the new session does not outlive it', async () => {
+      const { store } = await open({ rotationGraceMs: 2_000 });
+      const user = newUserId();
+      const old = newSession({ userId: user });
+      await store.create(old);
+      const faults = store as unknown as Faults;
+      const run = faults.run.bind(store);
+      jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+        if (name !== 'sessionRetire') return run(name, ...args);
+        expect(await store.destroy(old.storeId)).toBe(true);
+        await run(name, ...args);
+        throw noReply();
+      });
+      const to = newTarget({ userId: user });
+
+      await expect(store.rotate(old.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
+      jest.restoreAllMocks();
+
+      expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+      expect(await store.listForUser(user)).toEqual([]);
+    });
+
+    it.each([2_000, 0])('before it ran (rotationGraceMs %d): rolled back, the old session writable and its expiry still tracked', async (rotationGraceMs) => {
+      const { store } = await open({ rotationGraceMs, ...withExpiryEvents });
+      const user = newUserId();
+      const old = newSession({ userId: user });
+      await store.create(old);
+      failScript(store, 'sessionRetire', 'before');
+      const to = newTarget({ userId: user });
+
+      await expect(store.rotate(old.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
+      jest.restoreAllMocks();
+
+      expect(await admin.hexists(sessionKey(PREFIX, old.storeId), META.retiredUntil)).toBe(0);
+      expect(await store.commit(old.storeId, delta({ after: '1' }))).toBe('ok');
+      expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+      expect(await inDeadlineSet(old.storeId)).toBe(true);
+      expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([old.handle]);
+    });
+
+    it.each([2_000, 0])('the unlink after it failing (rotationGraceMs %d) does not undo the rotation', async (rotationGraceMs) => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+      const { store } = await open({ rotationGraceMs });
+      const user = newUserId();
+      const old = newSession({ userId: user });
+      await store.create(old);
+      jest.spyOn(store as unknown as Faults, 'unlink').mockRejectedValueOnce(noReply());
+      const to = newTarget({ userId: user });
+
+      expect(await store.rotate(old.storeId, to, delta())).toBe('ok');
+      jest.restoreAllMocks();
+
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(await store.find(to.storeId)).not.toBeNull();
+      if (rotationGraceMs > 0) expect(await admin.hexists(sessionKey(PREFIX, old.storeId), META.retiredUntil)).toBe(1);
+      else expect(await admin.exists(sessionKey(PREFIX, old.storeId))).toBe(0);
+    });
+  });
+
+  it('a delete that fails before it ran leaves the session in the deadline set (expiryEvents)', async () => {
+    const { store } = await open(withExpiryEvents);
+    const session = newSession({ userId: newUserId() });
+    await store.create(session);
+    expect(await inDeadlineSet(session.storeId)).toBe(true);
+    failScript(store, 'sessionDestroy', 'before');
+
+    await expect(store.destroy(session.storeId)).rejects.toThrow(SessionStoreUnavailableError);
+    jest.restoreAllMocks();
+
+    expect(await store.find(session.storeId)).not.toBeNull();
+    expect(await inDeadlineSet(session.storeId)).toBe(true);
+    // A delete that ran (its reply lost) does not put it back: it would be reported as expired.
+    failScript(store, 'sessionDestroy', 'after');
+    await expect(store.destroy(session.storeId)).rejects.toThrow(SessionStoreUnavailableError);
+    jest.restoreAllMocks();
+    expect(await inDeadlineSet(session.storeId)).toBe(false);
   });
 
   it('a rotation step re-sent after a dropped connection (ioredis re-sends what was unanswered) finds its own work done', async () => {

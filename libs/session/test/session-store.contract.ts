@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SessionDataTooLargeError } from '../src/session.errors.js';
+import { SessionDataTooLargeError, SessionGoneError } from '../src/session.errors.js';
 import { dataBytes } from '../src/store/session-data.util.js';
 import type {
   NewSession,
@@ -301,6 +301,30 @@ export function describeSessionStoreContract(name: string, makeStore: MakeStore)
         expect(await store.find(session.storeId)).toBeNull();
       });
 
+      // Redis adds in Lua numbers (doubles) and once printed them with %d, which wraps past 2^63.
+      it("returns 'not-an-integer' beyond Number.MAX_SAFE_INTEGER, before or after adding, and changes nothing", async () => {
+        const store = await open();
+        const max = Number.MAX_SAFE_INTEGER;
+        const session = newSession({
+          data: data({ top: String(max - 1), bottom: String(1 - max), huge: '99999999999999999999999', wraps: String(2 ** 63) }),
+        });
+        await store.create(session);
+
+        expect(await store.increment(session.storeId, 'top', 1)).toBe(max);
+        expect(await store.increment(session.storeId, 'top', 1)).toBe('not-an-integer');
+        expect(await store.increment(session.storeId, 'bottom', -1)).toBe(-max);
+        expect(await store.increment(session.storeId, 'bottom', -1)).toBe('not-an-integer');
+        // Even a step back towards the range: the stored value itself cannot be read exactly.
+        expect(await store.increment(session.storeId, 'huge', -1)).toBe('not-an-integer');
+        expect(await store.increment(session.storeId, 'wraps', 1)).toBe('not-an-integer');
+        expect(await store.increment(session.storeId, 'fresh', 2 ** 53)).toBe('not-an-integer');
+        expect(await store.increment(session.storeId, 'fresh', max)).toBe(max);
+
+        expect((await store.find(session.storeId))?.data).toEqual(
+          new Map([...session.data, ['top', String(max)], ['bottom', String(-max)], ['fresh', String(max)]]),
+        );
+      });
+
       it("returns 'too-large' when the new value would not fit, keeping the old value", async () => {
         const content = data({ n: '9' });
         const store = await open({ maxDataBytes: dataBytes(content) });
@@ -568,6 +592,34 @@ export function describeSessionStoreContract(name: string, makeStore: MakeStore)
         expect(await store.find(a.storeId)).not.toBeNull();
         expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([a.handle, c.handle]);
       });
+
+      // The victims are chosen when the new session is indexed, before the revoke mark is read.
+      it.each(['create', 'rotate'] as const)(
+        'a sign-in (%s) refused because "sign out everywhere else" ran meanwhile evicts nothing: the kept session stays',
+        async (how) => {
+          const store = await open({ maxSessionsPerUser: 1 });
+          const user = newUserId();
+          const kept = newSession({ userId: user });
+          await store.create(kept);
+          const requestStarted = Date.now() - 5;
+          expect(await store.destroyAllForUser(user, kept.handle)).toBe(0);
+
+          if (how === 'create') {
+            const late = newSession({ userId: user, notRevokedSince: requestStarted });
+            await expect(store.create(late)).rejects.toThrow(SessionGoneError);
+            expect(await store.find(late.storeId)).toBeNull();
+          } else {
+            const guest = newSession();
+            await store.create(guest);
+            const late = newTarget({ userId: user, notRevokedSince: requestStarted });
+            expect(await store.rotate(guest.storeId, late, delta())).toBe('gone');
+            expect(await store.find(late.storeId)).toBeNull();
+          }
+
+          expect(await store.find(kept.storeId)).not.toBeNull();
+          expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([kept.handle]);
+        },
+      );
 
       it("rotating a guest session to a user adds it to that user's list, within the limit", async () => {
         const store = await open({ maxSessionsPerUser: 3 });

@@ -73,12 +73,16 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
   }
 
   async increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal> {
+    // Refused past 2^53 in both stores: beyond it a number no longer holds every integer.
+    if (!Number.isSafeInteger(by)) return 'not-an-integer';
     const entry = this.live(storeId);
     if (!entry) return 'gone';
     if (entry.retiredUntil !== undefined) return 'replaced';
     const old = entry.data.get(key);
     if (old !== undefined && !/^-?\d+$/.test(old)) return 'not-an-integer';
-    const text = String(Number(old ?? '0') + by);
+    const before = Number(old ?? '0');
+    if (!Number.isSafeInteger(before) || !Number.isSafeInteger(before + by)) return 'not-an-integer';
+    const text = String(before + by);
     const size = dataBytes(entry.data) - (old === undefined ? 0 : fieldCost(dataField(key), old));
     if (size + fieldCost(dataField(key), text) > this.settings.maxDataBytes) return 'too-large';
     entry.data.set(key, text);

@@ -196,10 +196,12 @@ return {1, size}
  * Atomically add an integer to one data field (absent counts as 0), exactly once per op id: a
  * re-sent command (ioredis after a reconnect, Cluster after a redirect) whose op id is among the
  * session's last REMEMBERED_OPS (16) returns the first result and changes nothing. ARGV: now, idleMs,
- * maxBytes, field, by, op id (base64url). Returns {1, newValue}, {0} gone, {-1} over maxBytes,
- * {-2} the field is not an integer, {-3} replaced by a rotation.
+ * maxBytes, field, by (a safe integer, checked by the caller), op id (base64url). Returns
+ * {1, newValue}, {0} gone, {-1} over maxBytes, {-2} the field is not an integer or the value before
+ * or after is beyond MAX_SAFE_INTEGER, {-3} replaced by a rotation.
  */
 const INCREMENT = `${EXPIRE_AT}
+local MAX_SAFE_INTEGER = ${Number.MAX_SAFE_INTEGER}
 local now, idle, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local deadline, size = alive(KEYS[1], now, idle)
 if not deadline and size ~= 'retired' then return {0} end
@@ -212,7 +214,11 @@ if seen then return {1, string.match(ops, '^%-?%d+', seen + #op + 2)} end
 if not deadline then return {-3} end
 local old = redis.call('HGET', KEYS[1], field)
 if old and not string.match(old, '^%-?%d+$') then return {-2} end
-local value = tonumber(old or '0') + tonumber(ARGV[5])
+local before = tonumber(old or '0')
+local value = before + tonumber(ARGV[5])
+-- Past 2^53 a Lua number (a double) no longer holds every integer, and %d wraps past 2^63: such a
+-- value is refused as JavaScript could not read it back exactly either (as MemorySessionStore does).
+if math.abs(before) > MAX_SAFE_INTEGER or math.abs(value) > MAX_SAFE_INTEGER then return {-2} end
 local text = string.format('%d', value)
 if old then size = size - #field - #old end
 size = size + #field + #text
@@ -301,10 +307,13 @@ return {meta[4] or '', meta[5] or '', meta[6] or ''}
 `;
 
 /**
- * Add a member to a user index, prune entries past their deadline, evict the oldest beyond max
- * (never the member just added) and keep the index's TTL at its latest deadline, so an index can
- * never outlive every session it lists. ARGV: now, member, deadline, max (0 = no limit).
- * Returns the evicted members.
+ * Add a member to a user index, prune entries past their deadline, pick the oldest beyond max as
+ * victims (never the member just added) and keep the index's TTL at its latest deadline, so an
+ * index can never outlive every session it lists. The victims stay listed: the caller's destroy of
+ * each one unlinks it, so a victim whose destroy fails or never runs (a failure before it, a
+ * sign-in refused by "sign out everywhere") is still listed and revocable, and a re-send of this
+ * script (ioredis after a lost reply) returns the same victims. Until those destroys run the index
+ * holds more than max. ARGV: now, member, deadline, max (0 = no limit). Returns the victims.
  */
 const INDEX_ADD = `
 local now, member, max = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
@@ -317,7 +326,6 @@ if max > 0 then
     for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, over)) do
       if m ~= member and #evicted < over then table.insert(evicted, m) end
     end
-    if #evicted > 0 then redis.call('ZREM', KEYS[1], unpack(evicted)) end
   end
 end
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')

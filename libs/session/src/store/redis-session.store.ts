@@ -98,11 +98,15 @@ export class RedisSessionStore implements SessionStore {
       ? await this.indexAdd(session.userId, session.handle, session.storeId, session.absoluteDeadline, true)
       : [];
     const revoked = session.userId !== null && (await this.revokedSince(session.userId, session.notRevokedSince));
-    if (revoked) await this.destroy(session.storeId);
-    await this.destroyMembers(evicted);
-    if (revoked) throw new SessionGoneError();
+    if (revoked) {
+      // A sign-in that never happened evicts nothing: the victims are still indexed (see
+      // userIndexAdd), and one may be the very session "sign out everywhere else" kept.
+      await this.destroy(session.storeId);
+      throw new SessionGoneError();
+    }
+    const ended = session.userId ? await this.evict(session.userId, evicted) : [];
     const unconfirmed = carrier ? await this.writesUnconfirmed(carrier) : null;
-    return { evicted: evicted.map((m) => parseIndexMember(m)?.handle ?? m), ...(unconfirmed ? { unconfirmed } : {}) };
+    return { evicted: ended, ...(unconfirmed ? { unconfirmed } : {}) };
   }
 
   async commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
@@ -122,6 +126,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal> {
+    // The script adds Lua numbers (doubles): past 2^53 they no longer hold every integer.
+    if (!Number.isSafeInteger(by)) return 'not-an-integer';
     // The op id makes the script idempotent: ioredis re-sends a command whose reply was lost when
     // it reconnects (and Cluster retries after MOVED/failover), and the script applies it once.
     const reply = await this.run(
@@ -147,10 +153,17 @@ export class RedisSessionStore implements SessionStore {
     // for a re-send of their own (see sessionFreeze); to the loader it is a time.
     const frozenUntil = `${Date.now() + Math.max(graceMs, ROTATION_FREEZE_MS)}.${String(randomInt(1e9)).padStart(9, '0')}`;
     let createdNew = false;
+    let carrier: object | null = null;
+    let old: StoredSession | null = null;
+    // Set once the retire step may have begun: from then on the old session may be retired, or
+    // deleted (no grace), whatever a failure says, and the new one may be all the user has left.
+    let retiring = false;
+    let graceEnd = 0;
     try {
       // Inside the try: a freeze whose reply timed out may still have run, and is thawed below.
-      const old = await this.freeze(fromStoreId, frozenUntil);
-      if (old === 'gone' || old === 'replaced') return old;
+      const frozen = await this.freeze(fromStoreId, frozenUntil);
+      if (frozen === 'gone' || frozen === 'replaced') return frozen;
+      old = frozen;
       const data = applyDelta(old.data, delta);
       const size = dataBytes(data);
       if (size > this.settings.maxDataBytes) {
@@ -165,26 +178,29 @@ export class RedisSessionStore implements SessionStore {
       const reply = await this.run('sessionCreate', this.key(to.storeId), now, this.settings.idleMs, old.absoluteDeadline, ...fields);
       if (reply !== 1) throw new SessionStoreUnavailableError('session id collision; retry');
       createdNew = true;
-      const carrier = this.durableWriteCarrier();
+      carrier = this.durableWriteCarrier();
       await this.deadlines?.add(next);
       // Indexed after the session exists, before the credential is handed out (see create).
       const evicted = to.userId
         ? await this.indexAdd(to.userId, to.handle, to.storeId, old.absoluteDeadline, !sameUser)
         : [];
       const revoked = to.userId !== null && (await this.revokedSince(to.userId, to.notRevokedSince, old.handle));
-      // Before the old session is retired: a step failing after that would have the catch below
-      // drop the new session once the old one no longer works, signing the user out.
-      await this.destroyMembers(evicted);
       // The old session must still exist when it is retired or deleted: if a logout, a revoke or a
       // concurrent rotation of the same id removed it meanwhile, the new session must not outlive it.
       let outcome: 'ok' | 'gone' | 'replaced';
       if (revoked) {
         // The user was signed out everywhere meanwhile; the old session, if the revoke did not
-        // reach it (a guest's, in no index), is given back as it was.
+        // reach it (a guest's, in no index), is given back as it was. Nothing is evicted (see create).
         await this.thaw(fromStoreId, frozenUntil);
         outcome = 'gone';
       } else {
-        outcome = await this.retire(fromStoreId, frozenUntil, graceMs > 0 ? Date.now() + graceMs : 0);
+        // Before the old session is retired: a failure here rolls the rotation back while the old
+        // session still works, rather than after it stopped working.
+        if (to.userId) await this.evict(to.userId, evicted);
+        graceEnd = graceMs > 0 ? Date.now() + graceMs : 0;
+        retiring = true;
+        outcome = await this.retire(fromStoreId, frozenUntil, graceEnd);
+        retiring = false;
       }
       // Alone: the old session is not this one's to end.
       if (outcome !== 'ok') await this.destroyOne(to.storeId, { alone: true });
@@ -195,7 +211,34 @@ export class RedisSessionStore implements SessionStore {
       // Give the old session back, unless it was retired already (the thaw checks the mark is still
       // the freeze's), and drop the new one, whose credential was never handed out. Best effort:
       // with Redis gone the old one stays read-only until frozenUntil.
-      await this.thaw(fromStoreId, frozenUntil).catch(() => undefined);
+      const thawed = await this.thaw(fromStoreId, frozenUntil).catch(() => null);
+      if (retiring && thawed !== true) {
+        // The retire may have run with its reply lost; the old session's mark tells, when it can
+        // be read. This rotation's grace end: it ran, and the rotation is complete but for the
+        // unlink, which is best effort anyway.
+        const mark = thawed === false ? await this.retireMark(fromStoreId) : undefined;
+        if (graceEnd > 0 && mark === String(graceEnd) && old) {
+          await this.unlinkAfterRetire(old.userId ?? '', old.handle, fromStoreId, '');
+          return this.confirmed(carrier, 'ok');
+        }
+        // With a grace, a retire leaves the key until the grace ends: gone before that, a logout
+        // or a revoke ended it, and the new session must not outlive it (rolled back below).
+        const endedElsewhere = graceEnd > 0 && mark === null && Date.now() < graceEnd;
+        if (!endedElsewhere) {
+          // Unknown (Redis unreachable; or no grace, where an old key the retire deleted looks
+          // like one a logout deleted): the old session may be retired or gone, so the new one is
+          // not dropped. The client gets a 503 without the new credential. What the user sees:
+          // with a grace, the old credential still reads the session, read-only (writes 409),
+          // until the grace ends (or the freeze, if the thaw failed), then 401; with
+          // rotationGraceMs 0 it may be dead already (401,
+          // signed out, as with the re-send in the README's limitations). The new session stays
+          // listed until it idles out.
+          throw error;
+        }
+      }
+      // Still frozen, so the retire never ran (or the old session is gone): retire() had taken
+      // it out of the deadline set.
+      if (retiring) await this.restoreDeadline(fromStoreId);
       if (createdNew) await this.destroyOne(to.storeId, { alone: true }).catch(() => undefined);
       throw error;
     }
@@ -212,7 +255,14 @@ export class RedisSessionStore implements SessionStore {
   private async destroyOne(storeId: string, options: { durable?: boolean; alone?: boolean }): Promise<boolean> {
     // Before the delete, so the sweeper never mistakes a destroyed session for an expired one.
     await this.deadlines?.remove(storeId);
-    const reply = await this.run('sessionDestroy', this.key(storeId));
+    let reply: unknown;
+    try {
+      reply = await this.run('sessionDestroy', this.key(storeId));
+    } catch (error) {
+      // The delete may not have run: a session still there must still report its expiry.
+      await this.restoreDeadline(storeId);
+      throw error;
+    }
     if (reply === null) return false;
     const durability = options.durable ? this.settings.durability : null;
     const unconfirmed = durability ? await this.replicasMissing(this.key(storeId), durability) : null;
@@ -230,8 +280,18 @@ export class RedisSessionStore implements SessionStore {
     return (Array.isArray(fields) && this.decode(storeId, fields as string[])) || 'gone';
   }
 
-  private async thaw(storeId: string, frozenUntil: string): Promise<void> {
-    await this.run('sessionThaw', this.key(storeId), frozenUntil);
+  /** Whether the session was still frozen by this rotation (and is now writable again). */
+  private async thaw(storeId: string, frozenUntil: string): Promise<boolean> {
+    return (await this.run('sessionThaw', this.key(storeId), frozenUntil)) === 1;
+  }
+
+  /** A session's retired or frozen mark: null when it has none or is gone, undefined when Redis did not answer. */
+  private async retireMark(storeId: string): Promise<string | null | undefined> {
+    try {
+      return await this.call(() => this.redis.hget(this.key(storeId), META.retiredUntil));
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -245,8 +305,41 @@ export class RedisSessionStore implements SessionStore {
     if (reply === null) return 'gone';
     if (reply === 0) return 'replaced';
     const [userId, handle, previous] = expectStrings(reply, 'sessionRetire');
-    await this.unlink(userId, handle, storeId, previous);
+    await this.unlinkAfterRetire(userId, handle, storeId, previous);
     return 'ok';
+  }
+
+  /**
+   * Best effort: the rotation is done once the old session is retired, and failing it now would
+   * only drop the new session the user needs. Left behind on failure: the retired session stays
+   * listed, and the one it had retired itself readable, both only until their grace ends (their
+   * keys expire then; listing prunes the entry).
+   */
+  private async unlinkAfterRetire(userId: string, handle: string, storeId: string, previous: string): Promise<void> {
+    try {
+      await this.unlink(userId, handle, storeId, previous);
+    } catch (error) {
+      this.logger.warn(`A rotated-away session was not unlinked from its user (${String(error)}); it stays listed until its grace ends`);
+    }
+  }
+
+  /**
+   * Puts a session that a failed delete or retire may have left in place back in the deadline set
+   * (both remove it first, see destroyOne), so its expiry is still reported. Best effort: a failure
+   * here loses that one session.expired event.
+   */
+  private async restoreDeadline(storeId: string): Promise<void> {
+    if (!this.deadlines) return;
+    try {
+      const [handle, userId, deadline, retiredUntil] = await this.call(() =>
+        this.redis.hmget(this.key(storeId), META.handle, META.userId, META.deadline, META.retiredUntil),
+      );
+      // Gone: the delete ran after all. Retired (or frozen by a rotation): it ends by design.
+      if (!handle || !deadline || retiredUntil !== null) return;
+      await this.deadlines.add({ storeId, handle, userId: userId || null, absoluteDeadline: Number(deadline) });
+    } catch {
+      // See above.
+    }
   }
 
   /** Takes an ended or retired session out of its user's index and deletes the one it retired, if any. */
@@ -412,8 +505,22 @@ export class RedisSessionStore implements SessionStore {
     return expectStrings(reply, 'userIndexList').flatMap((m) => parseIndexMember(m) ?? []);
   }
 
-  private async destroyMembers(members: string[]): Promise<void> {
-    await Promise.all(members.flatMap((m) => parseIndexMember(m) ?? []).map((m) => this.destroy(m.storeId)));
+  /**
+   * Ends the sessions userIndexAdd picked as victims and returns the handles of those that were
+   * still alive. Each destroy unlinks its victim; one whose session ended meanwhile (another
+   * sign-in evicted it too, a logout) is unlinked here, or it would count against the limit again.
+   */
+  private async evict(userId: string, victims: string[]): Promise<string[]> {
+    const index = userIndexKey(this.settings.keyPrefix, userId);
+    const ended = await Promise.all(
+      victims.map(async (member) => {
+        const parsed = parseIndexMember(member);
+        if (parsed && (await this.destroy(parsed.storeId))) return [parsed.handle];
+        await this.call(() => this.redis.zrem(index, member));
+        return [];
+      }),
+    );
+    return ended.flat();
   }
 
   private encodeFields(session: NewSession, now: number, size: number): string[] {

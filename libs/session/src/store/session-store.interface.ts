@@ -106,7 +106,10 @@ export interface SessionStore {
    * write the replicas did not confirm.
    */
   commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal>;
-  /** Adds `by` to an integer data key atomically and returns the new value. */
+  /**
+   * Adds `by` to an integer data key atomically and returns the new value. 'not-an-integer' when the
+   * stored value is not an integer, or when it, `by` or the sum is beyond Number.MAX_SAFE_INTEGER.
+   */
   increment(storeId: string, key: string, by: number): Promise<number | WriteRefusal>;
   /**
    * Moves a live session to a new id: the new session keeps `createdAt` and the absolute deadline,
