@@ -351,6 +351,37 @@ describe('RedisSessionStore on Redis', () => {
     expect((await store.find(to.storeId))?.data.size).toBe(0);
   });
 
+  /** The store's private steps that the tests below make fail. */
+  interface Faults {
+    run(name: string, ...args: unknown[]): Promise<unknown>;
+    revokedSince(...args: unknown[]): Promise<boolean>;
+    unlink(...args: unknown[]): Promise<void>;
+  }
+  const noReply = () => new SessionStoreUnavailableError(new Error('no reply'));
+
+  /**
+   * Makes the script `failing` fail, the first `times` calls (every call by default): before it
+   * reaches Redis, or after it ran there (its reply lost). `calls` counts every call of it.
+   */
+  function failScript(store: RedisSessionStore, failing: string, when: 'before' | 'after', times = Infinity): { calls: number } {
+    const faults = store as unknown as Faults;
+    const run = faults.run.bind(store);
+    const seen = { calls: 0 };
+    jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+      if (name !== failing || seen.calls++ >= times) return run(name, ...args);
+      if (when === 'after') await run(name, ...args);
+      throw noReply();
+    });
+    return seen;
+  }
+
+  /** A rotation rolled back: the old session neither retired nor frozen (it takes a write), and no new session left. */
+  async function expectRolledBack(store: RedisSessionStore, oldStoreId: string, newStoreId: string): Promise<void> {
+    expect(await admin.hexists(sessionKey(PREFIX, oldStoreId), META.retiredUntil)).toBe(0);
+    expect(await store.commit(oldStoreId, delta({ after: '1' }))).toBe('ok');
+    expect(await admin.exists(sessionKey(PREFIX, newStoreId))).toBe(0);
+  }
+
   it.each([
     ['the freeze ran but its reply was lost (a command timeout)', 'sessionFreeze'],
     ['indexing the new session failed', 'userIndexAdd'],
@@ -359,19 +390,11 @@ describe('RedisSessionStore on Redis', () => {
     const user = newUserId();
     const old = newSession({ userId: user });
     await store.create(old);
-    const runner = store as unknown as { run(name: string, ...args: unknown[]): Promise<unknown> };
-    const run = runner.run.bind(store);
-    jest.spyOn(runner, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
-      const reply = await run(name, ...args);
-      if (name === failing) throw new SessionStoreUnavailableError(new Error('reply lost'));
-      return reply;
-    });
+    failScript(store, failing, 'after');
     const to = newTarget({ userId: user });
     await expect(store.rotate(old.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
     jest.restoreAllMocks();
-    expect(await admin.hexists(sessionKey(PREFIX, old.storeId), META.retiredUntil)).toBe(0);
-    expect(await store.commit(old.storeId, delta({ after: '1' }))).toBe('ok');
-    expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+    await expectRolledBack(store, old.storeId, to.storeId);
     expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([old.handle]);
   });
 
@@ -382,43 +405,15 @@ describe('RedisSessionStore on Redis', () => {
     await store.create(elsewhere);
     const guest = newSession({ data: new Map([['cart', '1']]) });
     await store.create(guest);
-    const runner = store as unknown as { run(name: string, ...args: unknown[]): Promise<unknown> };
-    const run = runner.run.bind(store);
-    let destroys = 0;
-    jest.spyOn(runner, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
-      const reply = await run(name, ...args);
-      // The first delete is the evicted session's; the rollback's own delete must get through.
-      if (name === 'sessionDestroy' && destroys++ === 0) throw new SessionStoreUnavailableError(new Error('reply lost'));
-      return reply;
-    });
+    // The first delete is the evicted session's; the rollback's own delete must get through.
+    const destroys = failScript(store, 'sessionDestroy', 'after', 1);
     const to = newTarget({ userId: user });
     await expect(store.rotate(guest.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
     jest.restoreAllMocks();
-    expect(destroys).toBe(2);
+    expect(destroys.calls).toBe(2);
     // The visitor is still signed in as before (not retired), and no session exists that no client holds.
-    expect(await admin.hexists(sessionKey(PREFIX, guest.storeId), META.retiredUntil)).toBe(0);
-    expect(await store.commit(guest.storeId, delta({ after: '1' }))).toBe('ok');
-    expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+    await expectRolledBack(store, guest.storeId, to.storeId);
   });
-
-  /** The store's private steps that the tests below make fail. */
-  interface Faults {
-    run(name: string, ...args: unknown[]): Promise<unknown>;
-    revokedSince(...args: unknown[]): Promise<boolean>;
-    unlink(...args: unknown[]): Promise<void>;
-  }
-  const noReply = () => new SessionStoreUnavailableError(new Error('no reply'));
-
-  /** Makes every call of the script `failing` fail: before it reaches Redis, or after it ran there (its reply lost). */
-  function failScript(store: RedisSessionStore, failing: string, when: 'before' | 'after'): void {
-    const faults = store as unknown as Faults;
-    const run = faults.run.bind(store);
-    jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
-      if (name !== failing) return run(name, ...args);
-      if (when === 'after') await run(name, ...args);
-      throw noReply();
-    });
-  }
 
   const withExpiryEvents = { expiryEvents: { intervalMs: 60_000, batchSize: 100, shards: 1 } };
   const inDeadlineSet = async (storeId: string) => (await admin.zscore(deadlineKey(PREFIX, 0), storeId)) !== null;
@@ -531,9 +526,7 @@ describe('RedisSessionStore on Redis', () => {
       await expect(store.rotate(old.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
       jest.restoreAllMocks();
 
-      expect(await admin.hexists(sessionKey(PREFIX, old.storeId), META.retiredUntil)).toBe(0);
-      expect(await store.commit(old.storeId, delta({ after: '1' }))).toBe('ok');
-      expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+      await expectRolledBack(store, old.storeId, to.storeId);
       expect(await inDeadlineSet(old.storeId)).toBe(true);
       expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([old.handle]);
     });

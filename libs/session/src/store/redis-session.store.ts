@@ -230,9 +230,8 @@ export class RedisSessionStore implements SessionStore {
           // not dropped. The client gets a 503 without the new credential. What the user sees:
           // with a grace, the old credential still reads the session, read-only (writes 409),
           // until the grace ends (or the freeze, if the thaw failed), then 401; with
-          // rotationGraceMs 0 it may be dead already (401,
-          // signed out, as with the re-send in the README's limitations). The new session stays
-          // listed until it idles out.
+          // rotationGraceMs 0 it may be dead already (401, signed out, as with the re-send in the
+          // README's limitations). The new session stays listed until it idles out.
           throw error;
         }
       }
