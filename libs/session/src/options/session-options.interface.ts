@@ -25,10 +25,10 @@ export type SessionRedisClientOptions = Omit<RedisOptions, 'host' | 'port' | 'pa
  *   GraphQL and gateways; a failed save goes through all of the app's exception filters.
  * - `'on-send'`: just before the response is written (Fastify's `onSend` hook; on Express, its
  *   first `writeHead`, `write` or `end`). HTTP routes on Express or Fastify only. No global
- *   interceptor, so a read-only request skips the rxjs chain Nest builds around every handler once any interceptor
- *   is registered; a failed save reaches the app's global exception filters (Nest's error handler)
- *   but not controller- or method-scoped ones, and the library's errors thrown by a handler are
- *   mapped by a global filter (SessionErrorFilter).
+ *   interceptor, so a read-only request skips the rxjs chain Nest builds around every handler
+ *   once any interceptor is registered; a failed save reaches the app's global exception filters
+ *   (Nest's error handler) but not controller- or method-scoped ones, and the library's errors
+ *   thrown by a handler are mapped by a global filter (SessionErrorFilter).
  */
 export type SessionCommitMode = 'auto' | 'interceptor' | 'on-send';
 
