@@ -133,6 +133,14 @@ class NoteController {
     return of({ emitted: 'first' }, { emitted: 'last' });
   }
 
+  /** Express: writes, then refuses with headers sent by hand: an error answer saves nothing. */
+  @Post('note/refused-by-hand')
+  refusedByHand(@Session() session: UserSession<Data>, @Res() res: { writeHead(status: number): void; end(body: string): void }) {
+    session.set('note', 'from a refused request');
+    res.writeHead(403);
+    res.end('refused');
+  }
+
   @Get('note')
   note(@Session('note') note: string | undefined) {
     return { note: note ?? null };
@@ -335,6 +343,20 @@ describe("commit: 'on-send' on Express, headers written before the body", () => 
     const answer = request(app.getHttpServer()).post('/note/after-revoke').set('cookie', await signIn(app));
     await expect(answer).rejects.toThrow(/socket hang up|ECONNRESET/);
     expect((await request(app.getHttpServer()).get('/note/large')).status).toBe(200);
+  });
+});
+
+describe("commit: 'on-send' on Express, no middleware in front", () => {
+  const booted = bootedFor('on-send', 'express');
+
+  // compression()'s own writeHead sets the status before the library's sees the call; without it,
+  // the status is only in the call's arguments.
+  it("a handler's own res.writeHead(403) saves nothing, as any error answer", async () => {
+    const app = booted();
+    const cookie = await signIn(app);
+    const res = await request(app.getHttpServer()).post('/note/refused-by-hand').set('cookie', cookie);
+    expect({ status: res.status, text: res.text }).toEqual({ status: 403, text: 'refused' });
+    expect((await request(app.getHttpServer()).get('/note').set('cookie', cookie)).body).toEqual({ note: 'first' });
   });
 });
 

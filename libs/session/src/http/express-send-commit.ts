@@ -46,7 +46,8 @@ export function installExpressSendCommit(app: ExpressAppLike): void {
   const saving = new WeakMap<ExpressResponseLike, HeldCall[]>();
 
   proto.writeHead = function (this: ExpressResponseLike, ...args: unknown[]): unknown {
-    if (!mustWait(this)) return writeHead.apply(this, args);
+    // The status it is about to send, not the one set so far: writeHead(403) must save nothing.
+    if (!mustWait(this, typeof args[0] === 'number' ? args[0] : this.statusCode)) return writeHead.apply(this, args);
     hold(this, { kind: 'head', args });
     return this;
   };
@@ -63,8 +64,8 @@ export function installExpressSendCommit(app: ExpressAppLike): void {
   };
 
   /** Whether `res` has a save to wait for: one under way, or changes not saved yet. Allocates nothing. */
-  function mustWait(res: ExpressResponseLike): boolean {
-    return saving.has(res) || mustSaveBeforeSending(requestSession(res.req), res.statusCode);
+  function mustWait(res: ExpressResponseLike, status = res.statusCode): boolean {
+    return saving.has(res) || mustSaveBeforeSending(requestSession(res.req), status);
   }
 
   /** Queues `call` behind the save under way, or starts the save with it. */
