@@ -121,7 +121,8 @@ export class JwtSessionStrategy implements SessionStrategy {
   deliver(response: ResponseWriter, credential: string, expiresAt: number): void {
     // A cookie that outlived its token (expiresIn shorter than the session) would go on carrying a
     // dead token, answered 401 on every request until the session's deadline.
-    const tokenExpiresAt = (this.decodeClaims(credential)?.exp ?? Infinity) * 1000;
+    const exp = this.service.decode<SessionClaims | null>(credential)?.exp;
+    const tokenExpiresAt = typeof exp === 'number' ? exp * 1000 : Infinity;
     this.transport.write(response, credential, Math.min(expiresAt, tokenExpiresAt));
   }
 
@@ -130,13 +131,12 @@ export class JwtSessionStrategy implements SessionStrategy {
   }
 
   private decodeHeader(token: string): { alg?: unknown; kid?: unknown } | null {
-    return decodeSegment(token, 0);
-  }
-
-  /** The claims of a token this strategy minted (not verified: for its own tokens only). */
-  private decodeClaims(token: string): { exp?: number } | null {
-    const claims = decodeSegment<SessionClaims>(token, 1);
-    return claims && typeof claims.exp === 'number' ? { exp: claims.exp } : null;
+    try {
+      const header: unknown = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+      return typeof header === 'object' && header !== null ? header : null;
+    } catch {
+      return null;
+    }
   }
 
   /** The key as a KeyObject, built once per key and use (see jwtKeyObject). */
@@ -160,15 +160,5 @@ export class JwtSessionStrategy implements SessionStrategy {
       return header.kid === undefined ? this.jwt.keys[0] : null;
     }
     return this.jwt.keys.find((k) => k.kid !== null && k.kid === header.kid) ?? null;
-  }
-}
-
-/** One base64url JSON segment of a JWT, or null when it is not a JSON object. */
-function decodeSegment<T extends object>(token: string, index: 0 | 1): T | null {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(token.split('.')[index] ?? '', 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null ? (value as T) : null;
-  } catch {
-    return null;
   }
 }
