@@ -174,6 +174,19 @@ describe.each(STORES)('lifecycle events (%s store)', (store) => {
     for (const issued of [a, b, c, d, e]) expect(text).not.toContain(issued.token);
   });
 
+  it('reports a maxSessionsPerUser eviction by a sign-in that rotates a guest session (and by the near-cache)', async () => {
+    const cache = store === 'redis' ? { cache: { maxEntries: 100, ttlMs: 60_000 } } : {};
+    const s = await start({ ...storeOptions(store, 'rotate-limit'), maxSessionsPerUser: 1, ...cache });
+    const older = await s.service.create('frank');
+    const guest = await s.send('put', '/data');
+    const login = await s.send('post', '/login/frank', guest.cookie);
+    expect(login.status).toBe(201);
+
+    const revoked = s.events.filter((x) => x.name === SESSION_EVENTS.revoked).map((x) => [x.payload.id, x.payload.userId, x.payload.reason]);
+    expect(revoked).toEqual([[older.id, 'frank', 'limit']]);
+    expect((await s.service.listForUser('frank')).map((info) => info.handle)).toEqual([login.body.id]);
+  });
+
   it('reports an idle expiry once, from the sweeper', async () => {
     const s = await start({ ...storeOptions(store, 'idle'), ttl: { idle: 1, absolute: 600 }, expiryEvents: { intervalSeconds: 3600 } });
     const issued = await s.service.create('dave');

@@ -68,17 +68,22 @@ export async function commitSession(session: UserSession<object>, response: Resp
   if (state.storeId === null) return createSession(state, response);
   if (state.rotateTo) {
     const target = { ...state.rotateTo, userId: state.userId, strategy: state.strategy.name, notRevokedSince: state.startedAt };
-    const [outcome, unconfirmed] = await unlessUnconfirmed(store.rotate(state.storeId, target, delta));
-    check(outcome, delta, state);
+    const outcome = await store.rotate(state.storeId, target, delta);
+    if (typeof outcome === 'string') throw refusal(outcome, delta, state);
     const previousHandle = state.handle;
     state.storeId = state.rotateTo.storeId;
     state.handle = state.rotateTo.handle;
     state.backend.lifecycle?.rotated(state, previousHandle, state.strategy.name);
+    reportEvicted(state, outcome.evicted);
+    // Unconfirmed, the rotation still happened on the master: the old credential no longer works
+    // there, so the new one must reach the client before the error.
     state.strategy.deliver(response, state.rotateTo.credential, state.absoluteDeadline);
-    if (unconfirmed) throw unconfirmed;
+    if (outcome.unconfirmed) throw outcome.unconfirmed;
     return;
   }
-  if (state.hasDelta()) check(await store.commit(state.storeId, delta), delta, state);
+  if (!state.hasDelta()) return;
+  const outcome = await store.commit(state.storeId, delta);
+  if (outcome !== 'ok') throw refusal(outcome, delta, state);
 }
 
 async function createSession(state: SessionState, response: ResponseWriter): Promise<void> {
@@ -110,23 +115,14 @@ async function createSession(state: SessionState, response: ResponseWriter): Pro
   if (unconfirmed) throw unconfirmed;
 }
 
-/**
- * A rotation the replicas did not confirm (`durability.writes`) happened on the master all the
- * same: the old credential no longer works there, so the new one must still reach the client.
- */
-async function unlessUnconfirmed(rotation: Promise<'ok' | WriteRefusal>): Promise<['ok' | WriteRefusal, SessionDurabilityError | null]> {
-  try {
-    return [await rotation, null];
-  } catch (error) {
-    if (error instanceof SessionDurabilityError && error.operation === 'write') return ['ok', error];
-    throw error;
-  }
+function reportCreated(state: SessionState, evicted: readonly string[]): void {
+  state.backend.lifecycle?.created(state, state.strategy.name);
+  reportEvicted(state, evicted);
 }
 
-function reportCreated(state: SessionState, evicted: readonly string[]): void {
-  const lifecycle = state.backend.lifecycle;
-  lifecycle?.created(state, state.strategy.name);
-  for (const handle of evicted) lifecycle?.revoked({ handle, userId: state.userId }, 'limit');
+/** Sessions of the user a sign-in ended (maxSessionsPerUser). */
+function reportEvicted(state: SessionState, evicted: readonly string[]): void {
+  for (const handle of evicted) state.backend.lifecycle?.revoked({ handle, userId: state.userId }, 'limit');
 }
 
 /** Ends the session a sign-in of another user replaced (see UserSession.logIn). */
@@ -137,9 +133,9 @@ async function dropPrevious(state: SessionState): Promise<void> {
   if (await state.backend.store.destroy(state.dropPrevious)) state.backend.lifecycle?.destroyed(replaced, 'replaced');
 }
 
-function check(outcome: 'ok' | WriteRefusal, delta: SessionDelta, state: SessionState): void {
-  if (outcome === 'ok') return;
-  if (outcome === 'gone') throw new SessionGoneError();
-  if (outcome === 'replaced') throw new SessionReplacedError();
-  throw new SessionDataTooLargeError(largestKey(delta.set), state.backend.options.maxDataBytes);
+/** The error a store's refusal of the request's write answers with. */
+function refusal(outcome: WriteRefusal, delta: SessionDelta, state: SessionState): Error {
+  if (outcome === 'gone') return new SessionGoneError();
+  if (outcome === 'replaced') return new SessionReplacedError();
+  return new SessionDataTooLargeError(largestKey(delta.set), state.backend.options.maxDataBytes);
 }

@@ -254,7 +254,7 @@ describe('RedisSessionStore on Redis', () => {
     const to = newTarget({ userId: user });
     const before = Date.now();
 
-    expect(await store.rotate(old.storeId, to, delta())).toBe('ok');
+    expect(await store.rotate(old.storeId, to, delta())).toEqual({ evicted: [] });
     const after = Date.now();
 
     const oldKey = sessionKey(PREFIX, old.storeId);
@@ -306,7 +306,7 @@ describe('RedisSessionStore on Redis', () => {
       let written: unknown;
       const racing = interleave(store, async () => (written = await store.commit(old.storeId, delta({ cart: '2' }))));
 
-      expect(await store.rotate(old.storeId, to, delta({ seen: 'yes' }))).toBe('ok');
+      expect(await store.rotate(old.storeId, to, delta({ seen: 'yes' }))).toEqual({ evicted: [] });
       await racing;
       jest.restoreAllMocks();
 
@@ -343,7 +343,7 @@ describe('RedisSessionStore on Redis', () => {
     await store.create(session);
     expect(await store.commit(session.storeId, delta(many(5_000, '2'), ['cart']))).toBe('ok');
     const to = newTarget();
-    expect(await store.rotate(session.storeId, to, delta())).toBe('ok');
+    expect(await store.rotate(session.storeId, to, delta())).toEqual({ evicted: [] });
     const rotated = await store.find(to.storeId);
     expect(rotated?.data.size).toBe(5_000);
     expect(rotated?.data.get('k4999')).toBe('2');
@@ -470,7 +470,7 @@ describe('RedisSessionStore on Redis', () => {
       failScript(store, 'sessionRetire', 'after');
       const to = newTarget({ userId: user });
 
-      expect(await store.rotate(old.storeId, to, delta({ seen: 'yes' }))).toBe('ok');
+      expect(await store.rotate(old.storeId, to, delta({ seen: 'yes' }))).toEqual({ evicted: [] });
       jest.restoreAllMocks();
 
       expect((await store.find(to.storeId))?.data.get('seen')).toBe('yes');
@@ -540,7 +540,7 @@ describe('RedisSessionStore on Redis', () => {
       jest.spyOn(store as unknown as Faults, 'unlink').mockRejectedValueOnce(noReply());
       const to = newTarget({ userId: user });
 
-      expect(await store.rotate(old.storeId, to, delta())).toBe('ok');
+      expect(await store.rotate(old.storeId, to, delta())).toEqual({ evicted: [] });
       jest.restoreAllMocks();
 
       expect(warn).toHaveBeenCalledTimes(1);
@@ -608,7 +608,7 @@ describe('RedisSessionStore on Redis', () => {
     const increment = () => runner.run('sessionIncrement', key, Date.now(), base.idleMs, base.maxDataBytes, dataField('n'), 1, 'op-resent-0001');
     expect(await increment()).toEqual([1, '2']);
     const to = newTarget();
-    expect(await store.rotate(session.storeId, to, delta())).toBe('ok');
+    expect(await store.rotate(session.storeId, to, delta())).toEqual({ evicted: [] });
     // The re-send of the same op: its value, which the new session holds too.
     expect(await increment()).toEqual([1, '2']);
     expect((await store.find(to.storeId))?.data.get('n')).toBe('2');

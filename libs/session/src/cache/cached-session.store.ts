@@ -2,10 +2,12 @@ import type { Redis } from 'ioredis';
 import { sessionKey } from '../store/redis-schema.js';
 import type {
   NewSession,
+  RotationOutcome,
   RotationTarget,
   SessionDelta,
   SessionInfo,
   SessionStore,
+  SessionWritten,
   StoreSettings,
   StoredSession,
   WriteRefusal,
@@ -82,12 +84,8 @@ export class CachedSessionStore implements SessionStore {
     }
   }
 
-  create(session: NewSession): Promise<{ evicted: string[] }> {
-    return this.writing([session.storeId], () => this.inner.create(session), (result) => {
-      if (result.evicted.length > 0) {
-        this.cache.dropWhere((s) => s.userId === session.userId && result.evicted.includes(s.handle));
-      }
-    });
+  create(session: NewSession): Promise<SessionWritten> {
+    return this.writing([session.storeId], () => this.inner.create(session), (result) => this.dropEvicted(session.userId, result));
   }
 
   commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
@@ -98,12 +96,9 @@ export class CachedSessionStore implements SessionStore {
     return this.writing([storeId], () => this.inner.increment(storeId, key, by));
   }
 
-  rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
-    return this.writing([fromStoreId, to.storeId], () => this.inner.rotate(fromStoreId, to, delta), () => {
-      // Rotation into a user may evict that user's oldest sessions (maxSessionsPerUser).
-      if (to.userId !== null && this.settings.maxSessionsPerUser !== null) {
-        this.cache.dropWhere((s) => s.userId === to.userId);
-      }
+  rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<RotationOutcome> {
+    return this.writing([fromStoreId, to.storeId], () => this.inner.rotate(fromStoreId, to, delta), (outcome) => {
+      if (typeof outcome !== 'string') this.dropEvicted(to.userId, outcome);
     });
   }
 
@@ -119,7 +114,7 @@ export class CachedSessionStore implements SessionStore {
     try {
       return await this.inner.destroyByHandle(userId, handle);
     } finally {
-      this.cache.dropWhere((s) => s.userId === userId && s.handle === handle);
+      this.cache.dropUser(userId, (s) => s.handle === handle);
     }
   }
 
@@ -127,7 +122,7 @@ export class CachedSessionStore implements SessionStore {
     try {
       return await this.inner.destroyAllForUser(userId, exceptHandle);
     } finally {
-      this.cache.dropWhere((s) => s.userId === userId && s.handle !== exceptHandle);
+      this.cache.dropUser(userId, (s) => s.handle !== exceptHandle);
     }
   }
 
@@ -144,6 +139,11 @@ export class CachedSessionStore implements SessionStore {
   async close(): Promise<void> {
     await this.link.close();
     this.cache.flush();
+  }
+
+  /** The sessions a sign-in evicted (maxSessionsPerUser), known here by handle. */
+  private dropEvicted(userId: string | null, { evicted }: SessionWritten): void {
+    if (userId !== null && evicted.length > 0) this.cache.dropUser(userId, (s) => evicted.includes(s.handle));
   }
 
   /**

@@ -53,14 +53,27 @@ describe('NearCache', () => {
     expect(cache.lookup('k', 0)).toBeDefined();
   });
 
-  it('voids every open ticket on a flush or a bulk drop', () => {
+  it('voids every open ticket on a flush', () => {
     const cache = upCache();
     const before = cache.begin('k');
     cache.flush();
     expect(cache.finish(before, session('k'), 0)).toBe(false);
-    const other = cache.begin('j');
-    cache.dropWhere(() => false);
-    expect(cache.finish(other, session('j'), 0)).toBe(false);
+  });
+
+  it("voids the open tickets whose reply is the dropped user's, and no others", () => {
+    const cache = upCache();
+    const alices = cache.begin('a');
+    const bobs = cache.begin('b');
+    const guests = cache.begin('g');
+    cache.dropUser('alice', () => false);
+    const later = cache.begin('a2');
+    expect(cache.finish(alices, session('a', 'alice'), 0)).toBe(false);
+    expect(cache.finish(bobs, session('b', 'bob'), 0)).toBe(true);
+    expect(cache.finish(guests, session('g', null), 0)).toBe(true);
+    // Begun after the drop: its reply is as new as the drop.
+    expect(cache.finish(later, session('a2', 'alice'), 0)).toBe(true);
+    // Once no read is out, the drop is forgotten.
+    expect((cache as unknown as { userDropMarks: Map<string, number> }).userDropMarks.size).toBe(0);
   });
 
   it('serves and caches nothing while the link is down, and starts empty when it comes back', () => {
@@ -86,13 +99,32 @@ describe('NearCache', () => {
     for (const key of ['a', 'c', 'd', 'e']) expect(cache.lookup(key, 0)).toBeDefined();
   });
 
-  it('drops the entries a predicate selects (revoke-all of one user)', () => {
+  it("drops the user's entries a predicate selects, and no one else's", () => {
     const cache = upCache();
+    for (const [key, user] of [['a1', 'alice'], ['a2', 'alice'], ['a3', 'alice'], ['b', 'bob'], ['g', null]] as const) {
+      cache.finish(cache.begin(key), session(key, user), 0);
+    }
+    cache.dropUser('alice', (s) => s.handle !== 'h-a2');
+    expect(['a1', 'a2', 'a3', 'b', 'g'].map((key) => cache.lookup(key, 0) !== undefined)).toEqual([false, true, false, true, true]);
+    cache.dropUser('alice');
+    expect(cache.lookup('a2', 0)).toBeUndefined();
+    expect(cache.stats().entries).toBe(2);
+  });
+
+  it('keeps its index of users in step with the entries: replaced, evicted, invalidated, flushed', () => {
+    const cache = upCache(2);
+    const byUser = (cache as unknown as { byUser: Map<string, Set<string>> }).byUser;
     cache.finish(cache.begin('a'), session('a', 'alice'), 0);
-    cache.finish(cache.begin('b'), session('b', 'bob'), 0);
-    cache.dropWhere((s) => s.userId === 'alice');
-    expect(cache.lookup('a', 0)).toBeUndefined();
-    expect(cache.lookup('b', 0)).toBeDefined();
+    // The same key read again, now another user's (a rotation handed it over): indexed under bob only.
+    cache.finish(cache.begin('a'), session('a', 'bob'), 0);
+    expect([...byUser.keys()]).toEqual(['bob']);
+    cache.finish(cache.begin('c'), session('c', 'carol'), 0);
+    cache.finish(cache.begin('d'), session('d', 'dave'), 0); // evicts a, the oldest
+    expect([...byUser.keys()].sort()).toEqual(['carol', 'dave']);
+    cache.invalidate('c', true);
+    expect([...byUser.keys()]).toEqual(['dave']);
+    cache.flush();
+    expect(byUser.size).toBe(0);
   });
 
   it('forgets its bookkeeping once no read of a key is out', () => {

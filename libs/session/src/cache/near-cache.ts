@@ -20,6 +20,8 @@ export interface CacheTicket {
   readonly key: string;
   readonly generation: number;
   readonly epoch: number;
+  /** How many per-user drops had happened when the read began (see dropUser). */
+  readonly userDrops: number;
 }
 
 interface Entry {
@@ -39,12 +41,20 @@ interface Pending {
  *
  * - Invalidations can arrive before the reply of a read that started earlier (they travel on
  *   another connection), so every read takes a ticket and its reply is cached only if no
- *   invalidation of that key (a per-key generation) and no flush (a global epoch) came in between.
+ *   invalidation of that key (a per-key generation), no flush (a global epoch) and no drop of its
+ *   user's sessions came in between.
+ * - Entries are also indexed by user, so dropping one user's sessions (a revoke, an eviction on
+ *   sign-in) costs that user's entries, not a scan of the cache, and voids only that user's reads.
  * - While the link is down nothing is served or cached.
  */
 export class NearCache {
   private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, Pending>();
+  /** userId -> the keys of that user's cached sessions. */
+  private readonly byUser = new Map<string, Set<string>>();
+  /** userId -> the number of the last drop of that user's sessions, kept while any read is out. */
+  private readonly userDropMarks = new Map<string, number>();
+  private userDrops = 0;
   private epoch = 0;
   private seq = 0;
   private up = false;
@@ -73,7 +83,7 @@ export class NearCache {
     const entry = this.entries.get(key);
     if (entry === undefined || now - entry.cachedAt >= this.ttlMs || !this.servable(entry.session, now)) {
       // The read that follows caches the copy from Redis in its place.
-      if (entry !== undefined) this.entries.delete(key);
+      if (entry !== undefined) this.remove(key, entry);
       this.counters.misses++;
       return undefined;
     }
@@ -95,7 +105,7 @@ export class NearCache {
       this.pending.set(key, pending);
     }
     pending.refs++;
-    return { key, generation: pending.generation, epoch: this.epoch };
+    return { key, generation: pending.generation, epoch: this.epoch, userDrops: this.userDrops };
   }
 
   /**
@@ -104,36 +114,47 @@ export class NearCache {
    */
   finish(ticket: CacheTicket, session: StoredSession | null, now: number): boolean {
     const pending = this.pending.get(ticket.key);
-    const valid = this.up && ticket.epoch === this.epoch && pending?.generation === ticket.generation;
+    const userDropped = session?.userId != null && (this.userDropMarks.get(session.userId) ?? 0) > ticket.userDrops;
+    const valid = this.up && ticket.epoch === this.epoch && pending?.generation === ticket.generation && !userDropped;
     if (pending && --pending.refs === 0) this.pending.delete(ticket.key);
-    if (!valid || session === null) {
-      this.entries.delete(ticket.key);
-      return valid;
-    }
-    this.entries.delete(ticket.key);
+    if (this.pending.size === 0) this.userDropMarks.clear();
+    this.remove(ticket.key);
+    if (!valid || session === null) return valid;
     this.entries.set(ticket.key, { session, cachedAt: now, seq: ++this.seq });
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    if (session.userId !== null) {
+      let keys = this.byUser.get(session.userId);
+      if (keys === undefined) this.byUser.set(session.userId, (keys = new Set()));
+      keys.add(ticket.key);
+    }
+    if (this.entries.size > this.maxEntries) this.remove(this.entries.keys().next().value as string);
     return true;
   }
 
   /** Drops a key and voids every ticket taken for it so far (a change by anyone, us included). */
   invalidate(key: string, external = false): void {
-    this.entries.delete(key);
+    this.remove(key);
     const pending = this.pending.get(key);
     if (pending) pending.generation++;
     if (external) this.counters.invalidations++;
   }
 
-  /** Drops the entries a predicate selects and voids every open ticket (rare bulk operations). */
-  dropWhere(predicate: (session: StoredSession) => boolean): void {
-    this.epoch++;
-    for (const [key, entry] of this.entries) if (predicate(entry.session)) this.entries.delete(key);
+  /**
+   * Drops the user's cached sessions that `which` selects (all by default) and voids the user's
+   * reads still out: revocations and evictions, which know the user and the handles, not the keys.
+   */
+  dropUser(userId: string, which: (session: StoredSession) => boolean = () => true): void {
+    if (this.pending.size > 0) this.userDropMarks.set(userId, ++this.userDrops);
+    for (const key of this.byUser.get(userId) ?? []) {
+      const entry = this.entries.get(key);
+      if (entry !== undefined && which(entry.session)) this.remove(key, entry);
+    }
   }
 
   /** Empties the cache and voids every open ticket. */
   flush(): void {
     this.epoch++;
     this.entries.clear();
+    this.byUser.clear();
     this.counters.flushes++;
   }
 
@@ -141,6 +162,15 @@ export class NearCache {
     if (this.up === up) return;
     this.flush();
     this.up = up;
+  }
+
+  private remove(key: string, entry = this.entries.get(key)): void {
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    const userId = entry.session.userId;
+    if (userId === null) return;
+    const keys = this.byUser.get(userId);
+    if (keys?.delete(key) && keys.size === 0) this.byUser.delete(userId);
   }
 
   stats(): SessionCacheStats {

@@ -68,7 +68,7 @@ describe('observeSessionEndings', () => {
     await store.create(created);
     const target = { storeId: id(24), handle: id(16), userId: 'bob', strategy: 'session-id' };
     const empty = { set: new Map<string, string>(), delete: new Set<string>() };
-    expect(await store.rotate(created.storeId, target, empty)).toBe('ok');
+    expect(await store.rotate(created.storeId, target, empty)).toEqual({ evicted: [] });
     expect(await store.rotate(created.storeId, { ...target, storeId: id(24) }, empty)).toBe('gone');
     expect(events).toEqual([{ kind: 'session', digest: storeIdDigest(created.storeId), reason: 'rotated' }]);
   });
@@ -96,5 +96,20 @@ describe('observeSessionEndings', () => {
     await store.create(first);
     await store.create(session('dave'));
     expect(events).toEqual([{ kind: 'handle', userId: 'dave', handle: first.handle }]);
+  });
+
+  it('announces sessions evicted by a sign-in that rotates a guest session into the user', async () => {
+    const { bus, events } = recordingBus();
+    const store = observeSessionEndings(memoryStore(1), bus);
+    const first = session('erin', Date.now() - 10);
+    const guest = session(null);
+    await store.create(first);
+    await store.create(guest);
+    const target = { storeId: id(24), handle: id(16), userId: 'erin', strategy: 'session-id' };
+    await store.rotate(guest.storeId, target, { set: new Map(), delete: new Set() });
+    expect(events).toEqual([
+      { kind: 'session', digest: storeIdDigest(guest.storeId), reason: 'rotated' },
+      { kind: 'handle', userId: 'erin', handle: first.handle },
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { SessionDurabilityError } from '../session.errors.js';
-import type { SessionStore } from '../store/session-store.interface.js';
+import type { SessionStore, SessionWritten } from '../store/session-store.interface.js';
 import { wrapStoreMethods } from '../store/wrapped-store.js';
 import { storeIdDigest, type SessionEndedBus } from './session-ended.bus.js';
 
@@ -11,8 +11,10 @@ const UNCONFIRMED = Symbol('unconfirmed');
 /** The store operations that end sessions, and what each announces once it succeeded. */
 const ENDINGS: Partial<Record<keyof SessionStore, Announce>> = {
   destroy: (bus, [storeId]) => bus.publish({ kind: 'session', digest: storeIdDigest(storeId as string), reason: 'destroyed' }),
-  rotate: (bus, [fromStoreId], result) => {
-    if (result === 'ok') bus.publish({ kind: 'session', digest: storeIdDigest(fromStoreId as string), reason: 'rotated' });
+  rotate: (bus, [fromStoreId, to], result) => {
+    if (typeof result !== 'object' || result === null) return;
+    bus.publish({ kind: 'session', digest: storeIdDigest(fromStoreId as string), reason: 'rotated' });
+    announceEvicted(bus, (to as { userId: string | null }).userId, result);
   },
   destroyByHandle: (bus, [userId, handle], result) => {
     if (result === true || result === UNCONFIRMED) bus.publish({ kind: 'handle', userId: userId as string, handle: handle as string });
@@ -22,14 +24,14 @@ const ENDINGS: Partial<Record<keyof SessionStore, Announce>> = {
       bus.publish({ kind: 'user', userId: userId as string, except: (except as string | undefined) ?? null });
     }
   },
-  // Sessions evicted by maxSessionsPerUser.
-  create: (bus, [session], result) => {
-    const { userId } = session as { userId: string | null };
-    for (const handle of (result as { evicted?: string[] } | undefined)?.evicted ?? []) {
-      if (userId !== null) bus.publish({ kind: 'handle', userId, handle });
-    }
-  },
+  create: (bus, [session], result) => announceEvicted(bus, (session as { userId: string | null }).userId, result),
 };
+
+/** Sessions a sign-in (create, or rotate into a user) evicted by maxSessionsPerUser. */
+function announceEvicted(bus: SessionEndedBus, userId: string | null, result: unknown): void {
+  if (userId === null) return;
+  for (const handle of (result as Partial<SessionWritten> | undefined)?.evicted ?? []) bus.publish({ kind: 'handle', userId, handle });
+}
 
 /**
  * The store as every caller sees it (commit step, SessionService, anything added later), announcing

@@ -3,10 +3,12 @@ import { REVOKED_MARK_TTL_MS, dataField, fieldCost } from './redis-schema.js';
 import { applyDelta, dataBytes, largestKey } from './session-data.util.js';
 import type {
   NewSession,
+  RotationOutcome,
   RotationTarget,
   SessionDelta,
   SessionInfo,
   SessionStore,
+  SessionWritten,
   StoreSettings,
   StoredSession,
   WriteRefusal,
@@ -52,7 +54,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
     return this.snapshot(entry);
   }
 
-  async create(session: NewSession): Promise<{ evicted: string[] }> {
+  async create(session: NewSession): Promise<SessionWritten> {
     if (dataBytes(session.data) > this.settings.maxDataBytes) {
       throw new SessionDataTooLargeError(largestKey(session.data), this.settings.maxDataBytes);
     }
@@ -90,7 +92,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
     return Number(text);
   }
 
-  async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
+  async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<RotationOutcome> {
     const entry = this.live(fromStoreId);
     if (!entry || this.revokedSince(to.userId, to.notRevokedSince, entry.session.handle)) return 'gone';
     if (entry.retiredUntil !== undefined) return 'replaced';
@@ -102,8 +104,7 @@ export class MemorySessionStore implements SessionStore, SessionExpirySource {
     this.insert(next, graceMs > 0 ? fromStoreId : undefined);
     if (graceMs > 0) this.retire(fromStoreId, entry, Date.now() + graceMs);
     else await this.destroy(fromStoreId);
-    if (!sameUser) this.evictOverLimit(next);
-    return 'ok';
+    return { evicted: sameUser ? [] : this.evictOverLimit(next) };
   }
 
   async destroy(storeId: string): Promise<boolean> {

@@ -21,10 +21,12 @@ import {
 import type {
   DurabilitySettings,
   NewSession,
+  RotationOutcome,
   RotationTarget,
   SessionDelta,
   SessionInfo,
   SessionStore,
+  SessionWritten,
   StoreSettings,
   StoredSession,
   WriteRefusal,
@@ -74,7 +76,7 @@ export class RedisSessionStore implements SessionStore {
     return this.decode(storeId, expectStrings(parseJsonReply(reply), 'sessionLoadAndTouch'));
   }
 
-  async create(session: NewSession): Promise<{ evicted: string[]; unconfirmed?: SessionDurabilityError }> {
+  async create(session: NewSession): Promise<SessionWritten> {
     const size = dataBytes(session.data);
     if (size > this.settings.maxDataBytes) {
       throw new SessionDataTooLargeError(largestKey(session.data), this.settings.maxDataBytes);
@@ -105,8 +107,7 @@ export class RedisSessionStore implements SessionStore {
       throw new SessionGoneError();
     }
     const ended = session.userId ? await this.evict(session.userId, evicted) : [];
-    const unconfirmed = carrier ? await this.writesUnconfirmed(carrier) : null;
-    return { evicted: ended, ...(unconfirmed ? { unconfirmed } : {}) };
+    return this.written(carrier, ended);
   }
 
   async commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
@@ -144,7 +145,7 @@ export class RedisSessionStore implements SessionStore {
     return outcome === 'ok' ? Number((reply as unknown[])[1]) : outcome;
   }
 
-  async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal> {
+  async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<RotationOutcome> {
     const graceMs = this.settings.rotationGraceMs ?? 0;
     // Frozen from the read on: a write racing this rotation is refused (409), never acknowledged
     // and then lost with the old session after its data was copied. Frozen is retired: read-only,
@@ -159,6 +160,7 @@ export class RedisSessionStore implements SessionStore {
     // deleted (no grace), whatever a failure says, and the new one may be all the user has left.
     let retiring = false;
     let graceEnd = 0;
+    let ended: string[] = [];
     try {
       // Inside the try: a freeze whose reply timed out may still have run, and is thawed below.
       const frozen = await this.freeze(fromStoreId, frozenUntil);
@@ -196,17 +198,18 @@ export class RedisSessionStore implements SessionStore {
       } else {
         // Before the old session is retired: a failure here rolls the rotation back while the old
         // session still works, rather than after it stopped working.
-        if (to.userId) await this.evict(to.userId, evicted);
+        if (to.userId) ended = await this.evict(to.userId, evicted);
         graceEnd = graceMs > 0 ? Date.now() + graceMs : 0;
         retiring = true;
         outcome = await this.retire(fromStoreId, frozenUntil, graceEnd);
         retiring = false;
       }
-      // Alone: the old session is not this one's to end.
-      if (outcome !== 'ok') await this.destroyOne(to.storeId, { alone: true });
-      // Returned, not awaited: an unconfirmed rotation (SessionDurabilityError) happened on the
-      // master, so it must skip the catch below, which would undo it.
-      return this.confirmed(carrier, outcome);
+      if (outcome !== 'ok') {
+        // Alone: the old session is not this one's to end.
+        await this.destroyOne(to.storeId, { alone: true });
+        return outcome;
+      }
+      return await this.written(carrier, ended);
     } catch (error) {
       // Give the old session back, unless it was retired already (the thaw checks the mark is still
       // the freeze's), and drop the new one, whose credential was never handed out. Best effort:
@@ -219,7 +222,7 @@ export class RedisSessionStore implements SessionStore {
         const mark = thawed === false ? await this.retireMark(fromStoreId) : undefined;
         if (graceEnd > 0 && mark === String(graceEnd) && old) {
           await this.unlinkAfterRetire(old.userId ?? '', old.handle, fromStoreId, '');
-          return this.confirmed(carrier, 'ok');
+          return await this.written(carrier, ended);
         }
         // With a grace, a retire leaves the key until the grace ends: gone before that, a logout
         // or a revoke ended it, and the new session must not outlive it (rolled back below).
@@ -434,6 +437,12 @@ export class RedisSessionStore implements SessionStore {
     const unconfirmed = carrier && outcome === 'ok' ? await this.writesUnconfirmed(carrier) : null;
     if (unconfirmed) throw unconfirmed;
     return outcome;
+  }
+
+  /** A sign-in done (create, rotate): what it evicted, and whether the replicas confirmed it. */
+  private async written(carrier: object | null, evicted: string[]): Promise<SessionWritten> {
+    const unconfirmed = carrier ? await this.writesUnconfirmed(carrier) : null;
+    return unconfirmed ? { evicted, unconfirmed } : { evicted };
   }
 
   private async writesUnconfirmed(carrier: object): Promise<SessionDurabilityError | null> {

@@ -79,6 +79,20 @@ export interface RotationTarget {
 export type WriteRefusal = 'gone' | 'replaced' | 'too-large' | 'not-an-integer';
 
 /**
+ * What `create` and a successful `rotate` report: the handles of the user's sessions evicted by
+ * `maxSessionsPerUser`, and with `durability.writes` the error to report when the replicas did not
+ * confirm the write (it happened on the master all the same, so the new credential must still go
+ * out, and the evicted sessions are gone).
+ */
+export interface SessionWritten {
+  readonly evicted: string[];
+  readonly unconfirmed?: SessionDurabilityError;
+}
+
+/** What `rotate` reports: done, or refused (see WriteRefusal). */
+export type RotationOutcome = SessionWritten | 'gone' | 'replaced' | 'too-large';
+
+/**
  * The storage contract, shared by the Redis and the memory store and proved by one test suite
  * against both. Timings come from the store's own clock (`Date.now()`).
  *
@@ -94,16 +108,14 @@ export interface SessionStore {
    */
   find(storeId: string): MaybePromise<StoredSession | null>;
   /**
-   * Creates a session (and links it to its user). Returns the handles of sessions evicted by
-   * `maxSessionsPerUser`, and with `durability.writes` the error to report when the replicas did
-   * not confirm it (the session exists on the master all the same, so its credential must still go
-   * out). Throws `SessionDataTooLargeError` when the data is over the limit.
+   * Creates a session (and links it to its user). Throws `SessionDataTooLargeError` when the data
+   * is over the limit.
    */
-  create(session: NewSession): Promise<{ evicted: string[]; unconfirmed?: SessionDurabilityError }>;
+  create(session: NewSession): Promise<SessionWritten>;
   /**
    * Applies a delta to a live session. Writes nothing for an empty delta except the touch. With
-   * `durability.writes`, this and `increment` and `rotate` throw `SessionDurabilityError` after a
-   * write the replicas did not confirm.
+   * `durability.writes`, this and `increment` throw `SessionDurabilityError` after a write the
+   * replicas did not confirm.
    */
   commit(storeId: string, delta: SessionDelta): Promise<'ok' | WriteRefusal>;
   /**
@@ -117,9 +129,10 @@ export interface SessionStore {
    * it is retired (read-only, unlisted, slid no more) until the grace ends, and ends earlier with
    * the new session (destroyed, revoked, rotated again). Safe on Cluster (no RENAME: create the new
    * key, then retire or delete the old one). Returns 'gone' when the old session no longer exists,
-   * 'replaced' when it was retired already (a concurrent rotation won).
+   * 'replaced' when it was retired already (a concurrent rotation won). A rotation into another
+   * user (a sign-in) evicts as `create` does.
    */
-  rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<'ok' | WriteRefusal>;
+  rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<RotationOutcome>;
   /**
    * Deletes a session and unlinks it from its user. Returns whether it existed. With
    * `{ durable: true }` and `durability` configured, a deletion that fewer replicas confirmed
