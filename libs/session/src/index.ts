@@ -27,6 +27,8 @@ export {
   type NewSession,
   type SessionDelta,
   type RotationTarget,
+  type RotationOutcome,
+  type SessionWritten,
   type WriteRefusal,
   type StoreSettings,
 } from './store/session-store.interface.js';
