@@ -12,6 +12,8 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   errors: number;
+  /** The index after the last request built: pass it as `first` to continue the sequence. */
+  next: number;
 }
 
 /** Signs `count` sessions in; returns the request headers that present each credential. */
@@ -52,6 +54,12 @@ export interface LoadOptions {
   seconds: number;
   credentials: Credential[];
   path: 'read' | 'write';
+  /**
+   * Index of the first request (default 0). A run after another on the same sessions passes the
+   * other's `next`: started over at 0, its first writes would set the very values the other left
+   * in place, and an unchanged value is not written at all (2 Redis commands instead of 8 for ours).
+   */
+  first?: number;
   /** Body of each write (default `{ qty }`); `sku` picks the key written. */
   writeBody?: (i: number) => unknown;
   sku?: (i: number) => string;
@@ -64,7 +72,7 @@ export interface LoadOptions {
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { url, connections, seconds, credentials } = options;
-  let counter = 0;
+  let counter = options.first ?? 0;
   const sku = options.sku ?? ((i: number) => `sku-${Math.floor(i / credentials.length) % 10}`);
   const writeBody = options.writeBody ?? ((i: number) => ({ qty: (i % 99) + 1 }));
   const read = (request: Record<string, unknown>) => ({ ...request, path: '/me', headers: { ...credentials[counter++ % credentials.length] } });
@@ -93,6 +101,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    next: counter,
   };
 }
 
