@@ -18,7 +18,7 @@ import request from 'supertest';
 import { SessionService } from '@app/session';
 import { startPassportApp } from './fixtures/passport-app.js';
 import { cookiesNamed, isClearing, uniquePrefix } from './support/demo-app.js';
-import { redisClientFor, startRedisServer, type RedisServerHandle } from './support/redis-server.js';
+import { holdsSession, redisClientFor, startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 
 let server: RedisServerHandle;
 let redis: Redis;
@@ -96,7 +96,7 @@ describe('passport-local login through SessionPassportGuard', () => {
     const out = await request(http).post('/logout').set(as(cookie)).expect(200);
     expect(out.body).toEqual({ ok: true });
     expect(sid(out)).toBe('cleared');
-    expect(await redis.exists(`${prefix}{${cookie}}`)).toBe(0);
+    expect(await holdsSession(redis, `${prefix}{${cookie}}`)).toBe(false);
     await request(http).get('/profile').set(as(cookie)).expect(403);
   });
 
@@ -117,6 +117,6 @@ describe('passport-local login through SessionPassportGuard', () => {
     expect(maria).not.toBe(john);
     expect((await request(http).get('/profile').set(as(maria)).expect(200)).body.user).toEqual({ userId: 2, username: 'maria' });
     expect((await request(http).get('/visits').set(as(maria)).expect(200)).body).toEqual({ views: 1 });
-    expect(await redis.exists(`${prefix}{${john}}`)).toBe(0);
+    expect(await holdsSession(redis, `${prefix}{${john}}`)).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { STRATEGIES, sessionKeyOf, uniqueUser, type Client, type DemoApp } from './support/demo-app.js';
 import { failOnProcessErrors } from './support/fault-drill.js';
 import { TOPOLOGY_KINDS, startTopology, type Topology } from './support/redis-topology.js';
+import { holdsSession } from './support/redis-server.js';
 import { startDemoOn } from './support/topology-demo.js';
 
 failOnProcessErrors();
@@ -28,11 +29,10 @@ describe.each(TOPOLOGY_KINDS)('demo app on %s Redis', (kind) => {
     await topology?.stop();
   });
 
-  /** Whether the session key of `credential` exists on the master that owns it. */
+  /** Whether the session key of `credential` holds a session on the master that owns it (a tombstone is none). */
   async function keyExists(demo: DemoApp, credential: string): Promise<boolean> {
     const key = sessionKeyOf(demo, credential);
-    const master = await topology.masterFor(key);
-    return Number(await master.call('EXISTS', key)) === 1;
+    return holdsSession(await topology.masterFor(key), key);
   }
 
   describe.each(STRATEGIES)('%s strategy', (strategy) => {

@@ -20,6 +20,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sessionKeyOf, uniqueUser, type DemoApp } from '../support/demo-app.js';
 import { Probe, expectSafeAnswers, failOnProcessErrors, hit, measure, printDrillReport, type ProbeTask, type Sample } from '../support/fault-drill.js';
+import { holdsSession } from '../support/redis-server.js';
 import { sleep, startSentinel, waitFor, type SentinelTopology } from '../support/redis-topology.js';
 import { startDemoOn } from '../support/topology-demo.js';
 
@@ -205,8 +206,8 @@ describe('split brain', () => {
     }
     // 4. The old master's stale data is gone: the revoked sessions too.
     await waitFor('the old master to hold the new data', async () => Number(await old.call('EXISTS', sessionKeyOf(appA, s3))) === 1);
-    const staleOnOld = (await Promise.all([s1, s2, s5, s6].map((cred) => old.call('EXISTS', sessionKeyOf(appA, cred))))).map(Number);
-    if (staleOnOld.some((n) => n !== 0)) violations.push(`revoked sessions still on the demoted old master: ${staleOnOld.join(',')}`);
+    const staleOnOld = await Promise.all([s1, s2, s5, s6].map((cred) => holdsSession(old, sessionKeyOf(appA, cred))));
+    if (staleOnOld.some(Boolean)) violations.push(`revoked sessions still on the demoted old master: ${staleOnOld.join(',')}`);
 
     const all = [...probe.samples, ...lateSamples];
     const statuses = (prefix: string) => summary(all.filter((s) => s.label.startsWith(prefix)).map((s) => s.status));

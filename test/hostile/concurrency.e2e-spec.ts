@@ -9,6 +9,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestj
 import { AllowAnonymous, Session, type UserSession } from '@app/session';
 import { DEMO_PASSWORD, sessionKeyOf, sleep, uniqueUser, type Client, type DemoApp } from '../support/demo-app.js';
 import { REPLACED, SESSION_ENDED, REJECTED, World, escapeRegExp, send, userIndexKeyOf, type BootOptions } from './harness.js';
+import { holdsSession } from '../support/redis-server.js';
 
 const world = new World();
 const STRATEGIES = ['session-id', 'hashed', 'jwt'] as const;
@@ -160,7 +161,7 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     expect(result.logout.status).toBe(204);
     expect(result.slow.status).toBe(401);
     expect(result.slow.body).toEqual(SESSION_ENDED);
-    expect(await world.admin.exists(key)).toBe(0);
+    expect(await holdsSession(world.admin, key)).toBe(false);
     expect((await sessionsOf(demo, user)).indexed).toEqual([]);
   });
 
@@ -312,7 +313,7 @@ describe.each(STRATEGIES)('%s with rotationGraceMs 0', (strategy) => {
     expect(result.login.status).toBe(200);
     expect(result.slow.status).toBe(401);
     expect(result.slow.body).toEqual(SESSION_ENDED);
-    expect(await world.admin.exists(sessionKeyOf(demo, old))).toBe(0);
+    expect(await holdsSession(world.admin, sessionKeyOf(demo, old))).toBe(false);
     expect((await client.get('/cart')).body.items).toEqual([]);
     // The old credential is dead at once; the new one works.
     const stale = await send(demo, presenting(demo, old));

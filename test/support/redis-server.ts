@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import { Redis, type RedisOptions } from 'ioredis';
+import { META } from '../../libs/session/src/store/redis-schema.js';
 
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 5_000;
@@ -391,4 +392,14 @@ export async function allKeysAndValues(client: Redis, match?: string): Promise<R
     if (dump !== null) entries.push({ key, type, ttlMs, dump });
   }
   return entries;
+}
+
+/**
+ * Whether a session key holds a session: not absent, and not only the tombstone a delete leaves
+ * for a minute (its `m:g` field, see redis-schema.ts). Anything with `call` will do: a client, a
+ * Cluster, one node of a topology.
+ */
+export async function holdsSession(client: { call(command: string, ...args: string[]): Promise<unknown> }, key: string): Promise<boolean> {
+  const fields = (await client.call('HKEYS', key)) as string[];
+  return fields.some((field) => field !== META.gone);
 }

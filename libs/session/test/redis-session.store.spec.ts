@@ -8,7 +8,16 @@ import { Logger } from '@nestjs/common';
 import type { Command, Redis, RedisOptions } from 'ioredis';
 import { SessionStoreUnavailableError } from '../src/session.errors.js';
 import { RedisSessionStore } from '../src/store/redis-session.store.js';
-import { META, REVOKED_MARK_TTL_MS, dataField, indexMember, sessionKey, userIndexKey, userRevokedKey } from '../src/store/redis-schema.js';
+import {
+  META,
+  REVOKED_MARK_TTL_MS,
+  TOMBSTONE_TTL_MS,
+  dataField,
+  indexMember,
+  sessionKey,
+  userIndexKey,
+  userRevokedKey,
+} from '../src/store/redis-schema.js';
 import { deadlineKey } from '../src/store/redis-deadlines.schema.js';
 import type { StoreSettings } from '../src/store/session-store.interface.js';
 import {
@@ -97,15 +106,26 @@ describe('RedisSessionStore on Redis', () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
+  /** No session at `key`: the key is absent or holds a deleted session's tombstone alone. */
+  async function isGone(key: string): Promise<boolean> {
+    const type = await admin.type(key);
+    if (type !== 'hash') return type === 'none';
+    const fields = await admin.hkeys(key);
+    return fields.length === 0 || (fields.length === 1 && fields[0] === META.gone);
+  }
+
   /**
    * Every key in Redis expires: a session key exactly at min(lastAccess + idle, deadline), never
-   * after its deadline; a user index not before the last deadline it lists.
+   * after its deadline; a tombstone within TOMBSTONE_TTL_MS; a user index not before the last
+   * deadline it lists.
    */
   async function expectEveryKeyToExpire(idleMs: number): Promise<void> {
     for (const entry of await allKeysAndValues(admin)) {
       expect({ key: entry.key, hasTtl: entry.ttlMs > 0 }).toEqual({ key: entry.key, hasTtl: true });
       const expiresAt = await admin.pexpiretime(entry.key);
-      if (entry.type === 'hash') {
+      if (entry.type === 'hash' && (await isGone(entry.key))) {
+        expect(entry.ttlMs).toBeLessThanOrEqual(TOMBSTONE_TTL_MS);
+      } else if (entry.type === 'hash') {
         const [last, deadline] = (await admin.hmget(entry.key, META.lastAccess, META.deadline)).map(Number);
         // create stamps lastAccess and computes the expiry from two Date.now() calls: allow 5 ms.
         expect(Math.abs(expiresAt - Math.min(last + idleMs, deadline))).toBeLessThanOrEqual(5);
@@ -147,9 +167,15 @@ describe('RedisSessionStore on Redis', () => {
     ]);
     expect(await admin.hget(sessionKey(PREFIX, signedIn.storeId), dataField('cart'))).toBe('{"items":[1,2]}');
 
-    // destroy unlinks the session from its user at once (not only when the index is next read).
+    // destroy unlinks the session from its user at once (not only when the index is next read),
+    // and leaves a tombstone: no data, no session fields, only what a re-sent delete needs, for a minute.
     await store.destroy(signedIn.storeId);
-    expect((await allKeysAndValues(admin)).map((e) => e.key)).toEqual([`sess:{${guest.storeId}}`]);
+    expect((await allKeysAndValues(admin)).map((e) => e.key)).toEqual([`sess:{${guest.storeId}}`, `sess:{${signedIn.storeId}}`].sort());
+    const tombstone = await admin.hgetall(sessionKey(PREFIX, signedIn.storeId));
+    expect(Object.keys(tombstone)).toEqual([META.gone]);
+    expect(JSON.parse(tombstone[META.gone])).toEqual([expect.stringMatching(/^[\w-]{16}$/), user, signedIn.handle, '']);
+    expect(await admin.pttl(sessionKey(PREFIX, signedIn.storeId))).toBeGreaterThan(TOMBSTONE_TTL_MS - 1_000);
+    expect(await store.find(signedIn.storeId)).toBeNull();
   });
 
   it('every key has a TTL after every operation, and it follows min(lastAccess + idle, deadline)', async () => {
@@ -195,8 +221,11 @@ describe('RedisSessionStore on Redis', () => {
       }
     }
 
-    // No write left a partial hash behind for a destroyed session, and the index lists only bTo.
-    expect((await allKeysAndValues(admin)).map((e) => e.key).sort()).toEqual(
+    // No write left a partial hash behind for a destroyed session (tombstones aside), and the index lists only bTo.
+    const keys = (await allKeysAndValues(admin)).map((e) => e.key);
+    const live = [];
+    for (const key of keys) if (!(await isGone(key))) live.push(key);
+    expect(live.sort()).toEqual(
       [sessionKey(PREFIX, bTo.storeId), userIndexKey(PREFIX, user), userRevokedKey(PREFIX, user)].sort(),
     );
     expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1')).toEqual([indexMember(bTo.handle, bTo.storeId)]);
@@ -276,6 +305,7 @@ describe('RedisSessionStore on Redis', () => {
     // Ending the new session deletes the retired one too.
     expect(await store.destroy(to.storeId)).toBe(true);
     expect(await admin.exists(oldKey)).toBe(0);
+    expect(await isGone(sessionKey(PREFIX, to.storeId))).toBe(true);
   });
 
   describe('a write to the old session while it rotates (between the rotation reading it and retiring it)', () => {
@@ -375,11 +405,27 @@ describe('RedisSessionStore on Redis', () => {
     return seen;
   }
 
+  /**
+   * Makes the script `resent` run twice on its first call, the caller getting the second reply: what
+   * ioredis does when a dropped connection lost the first reply (it re-sends what was unanswered).
+   */
+  function resendScript(store: RedisSessionStore, resent: string): void {
+    const faults = store as unknown as Faults;
+    const run = faults.run.bind(store);
+    let done = false;
+    jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+      if (name !== resent || done) return run(name, ...args);
+      done = true;
+      await run(name, ...args);
+      return run(name, ...args);
+    });
+  }
+
   /** A rotation rolled back: the old session neither retired nor frozen (it takes a write), and no new session left. */
   async function expectRolledBack(store: RedisSessionStore, oldStoreId: string, newStoreId: string): Promise<void> {
     expect(await admin.hexists(sessionKey(PREFIX, oldStoreId), META.retiredUntil)).toBe(0);
     expect(await store.commit(oldStoreId, delta({ after: '1' }))).toBe('ok');
-    expect(await admin.exists(sessionKey(PREFIX, newStoreId))).toBe(0);
+    expect(await isGone(sessionKey(PREFIX, newStoreId))).toBe(true);
   }
 
   it.each([
@@ -478,7 +524,7 @@ describe('RedisSessionStore on Redis', () => {
       expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([to.handle]);
     });
 
-    it('after it ran (its reply lost), without a grace: a 503, and the new session, the only one left, is kept', async () => {
+    it('after it ran (its reply lost), without a grace: its tombstone tells, and the rotation is complete, not undone', async () => {
       const { store } = await open({ rotationGraceMs: 0 });
       const user = newUserId();
       const old = newSession({ userId: user });
@@ -486,15 +532,31 @@ describe('RedisSessionStore on Redis', () => {
       failScript(store, 'sessionRetire', 'after');
       const to = newTarget({ userId: user });
 
-      await expect(store.rotate(old.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
+      expect(await store.rotate(old.storeId, to, delta({ seen: 'yes' }))).toEqual({ evicted: [] });
       jest.restoreAllMocks();
 
-      expect(await admin.exists(sessionKey(PREFIX, old.storeId))).toBe(0);
-      expect(await store.find(to.storeId)).not.toBeNull();
+      expect(await isGone(sessionKey(PREFIX, old.storeId))).toBe(true);
+      expect((await store.find(to.storeId))?.data.get('seen')).toBe('yes');
+      expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([to.handle]);
     });
 
-    it('after a logout ended the old session meanwhile (the reply lost), with a grace: the new session does not outlive it', async () => {
-      const { store } = await open({ rotationGraceMs: 2_000 });
+    it('re-sent without a grace (ioredis, after the first reply was lost): the re-send finds its own delete', async () => {
+      const { store } = await open({ rotationGraceMs: 0 });
+      const user = newUserId();
+      const old = newSession({ userId: user });
+      await store.create(old);
+      resendScript(store, 'sessionRetire');
+      const to = newTarget({ userId: user });
+
+      expect(await store.rotate(old.storeId, to, delta())).toEqual({ evicted: [] });
+      jest.restoreAllMocks();
+
+      expect(await store.find(old.storeId)).toBeNull();
+      expect((await store.listForUser(user)).map((i) => i.handle)).toEqual([to.handle]);
+    });
+
+    it.each([2_000, 0])('after a logout ended the old session meanwhile (the reply lost; rotationGraceMs %d): the new session does not outlive it', async (rotationGraceMs) => {
+      const { store } = await open({ rotationGraceMs });
       const user = newUserId();
       const old = newSession({ userId: user });
       await store.create(old);
@@ -511,7 +573,7 @@ describe('RedisSessionStore on Redis', () => {
       await expect(store.rotate(old.storeId, to, delta())).rejects.toThrow(SessionStoreUnavailableError);
       jest.restoreAllMocks();
 
-      expect(await admin.exists(sessionKey(PREFIX, to.storeId))).toBe(0);
+      expect(await isGone(sessionKey(PREFIX, to.storeId))).toBe(true);
       expect(await store.listForUser(user)).toEqual([]);
     });
 
@@ -546,8 +608,32 @@ describe('RedisSessionStore on Redis', () => {
       expect(warn).toHaveBeenCalledTimes(1);
       expect(await store.find(to.storeId)).not.toBeNull();
       if (rotationGraceMs > 0) expect(await admin.hexists(sessionKey(PREFIX, old.storeId), META.retiredUntil)).toBe(1);
-      else expect(await admin.exists(sessionKey(PREFIX, old.storeId))).toBe(0);
+      else expect(await isGone(sessionKey(PREFIX, old.storeId))).toBe(true);
     });
+  });
+
+  it('a delete re-sent after its reply was lost (ioredis) gets its first answer: unlinked, its retired predecessor deleted; another delete finds nothing', async () => {
+    const { store } = await open({ rotationGraceMs: 5_000 });
+    const user = newUserId();
+    const old = newSession({ userId: user });
+    await store.create(old);
+    const to = newTarget({ userId: user });
+    expect(await store.rotate(old.storeId, to, delta())).toEqual({ evicted: [] });
+    resendScript(store, 'sessionDestroy');
+
+    expect(await store.destroy(to.storeId)).toBe(true);
+    jest.restoreAllMocks();
+
+    expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1')).toEqual([]);
+    // The retired predecessor ends with it, not when its grace would have.
+    expect(await admin.exists(sessionKey(PREFIX, old.storeId))).toBe(0);
+    expect(await store.find(to.storeId)).toBeNull();
+    expect(await store.destroy(to.storeId)).toBe(false);
+    // Nothing writes to a tombstone, nor takes it for a session.
+    expect(await store.commit(to.storeId, delta({ a: '1' }))).toBe('gone');
+    expect(await store.increment(to.storeId, 'n', 1)).toBe('gone');
+    expect(await store.rotate(to.storeId, newTarget({ userId: user }), delta())).toBe('gone');
+    expect(await isGone(sessionKey(PREFIX, to.storeId))).toBe(true);
   });
 
   it('a delete that fails before it ran leaves the session in the deadline set (expiryEvents)', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { META, SCRIPTS, dataField, indexMember, parseIndexMember, sessionKey, userIndexKey } from './redis-schema.js';
+import { META, SCRIPTS, dataField, indexMember, parseIndexMember, sessionKey, tombstoneOp, userIndexKey } from './redis-schema.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../../../../README.md', import.meta.url)), 'utf8');
 
@@ -19,6 +19,11 @@ describe('redis-schema', () => {
   it('round-trips user-index members', () => {
     expect(parseIndexMember(indexMember('handle_1', 'store-id'))).toEqual({ handle: 'handle_1', storeId: 'store-id' });
     expect(parseIndexMember('no-dot')).toBeNull();
+  });
+
+  it("reads a tombstone's op id, and nothing from anything else", () => {
+    expect(tombstoneOp('["op-1","alice","h1",""]')).toBe('op-1');
+    for (const other of [null, '', 'not json', '{"0":"op"}', '[1,"a"]', '[]']) expect(tombstoneOp(other)).toBeNull();
   });
 
   it('declares exactly one key per script (valid on Redis Cluster)', () => {

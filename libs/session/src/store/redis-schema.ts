@@ -4,7 +4,8 @@
  *
  * Layout:
  *   <prefix>{<storeId>}        HASH  one session: META fields + one `d:<key>` field per data key;
- *                                    after a rotation, for `rotationGraceMs`, the retired one (`m:r`)
+ *                                    after a rotation, for `rotationGraceMs`, the retired one (`m:r`);
+ *                                    once deleted, for TOMBSTONE_TTL_MS, its tombstone (`m:g` alone)
  *   <prefix>user:{<userId>}    ZSET  the user's sessions, member `<handle>.<storeId>`, score = absolute deadline (ms)
  *   <prefix>ended              Pub/Sub channel (not a key): "a session ended", so every instance closes its sockets
  *
@@ -44,7 +45,20 @@ export const META = {
   retiredUntil: 'm:r',
   /** On the session a rotation made: the store id of the retired one, which ends with it. */
   previous: 'm:p',
+  /**
+   * The only field of a deleted session's tombstone: JSON [op id, userId, handle, previous] of the
+   * delete that left it, so a re-send of that very delete (see DESTROY) gets its first answer.
+   */
+  gone: 'm:g',
 } as const;
+
+/**
+ * How long a deleted session's tombstone stays: far longer than ioredis takes to re-send a command
+ * left unanswered by a dropped connection (a reconnect, then the re-send), and short enough that
+ * tombstones cost little: 288 bytes each (`MEMORY USAGE`), for a minute, so 1,000 logouts a second
+ * keep about 17 MB of them.
+ */
+export const TOMBSTONE_TTL_MS = 60_000;
 
 /** How many recent increment op ids a session remembers (covers every re-send of one connection). */
 export const REMEMBERED_OPS = 16;
@@ -59,6 +73,17 @@ export function parseIndexMember(member: string): { handle: string; storeId: str
   return dot > 0 ? { handle: member.slice(0, dot), storeId: member.slice(dot + 1) } : null;
 }
 
+/** The op id of the delete that left a tombstone (its `m:g` field); null for anything else. */
+export function tombstoneOp(gone: string | null): string | null {
+  if (gone === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(gone);
+    return Array.isArray(parsed) && typeof parsed[0] === 'string' ? parsed[0] : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Bytes a data field counts towards maxDataBytes: its key plus its JSON value (UTF-8). */
 export const fieldCost = (field: string, value: string): number =>
   Buffer.byteLength(field) + Buffer.byteLength(value);
@@ -66,6 +91,22 @@ export const fieldCost = (field: string, value: string): number =>
 // The expiry rule shared by every script: the key lives until the earlier of the idle deadline
 // (last access + idle) and the absolute deadline, so it can never outlive the absolute deadline.
 const EXPIRE_AT = `
+-- Deletes a session and leaves its tombstone (false when there was nothing to delete): a hash with
+-- no session field, so every script reads it as absent, that lets a re-sent delete tell itself
+-- (op) from another's.
+local function bury(key, op, user, handle, previous)
+  if redis.call('DEL', key) == 0 then return false end
+  redis.call('HSET', key, '${META.gone}', cjson.encode({op, user or '', handle or '', previous or ''}))
+  redis.call('PEXPIRE', key, ${TOMBSTONE_TTL_MS})
+  return true
+end
+-- A tombstone's {userId, handle, previous} when the delete \`op\` left it; nil otherwise.
+local function buried_by(raw, op)
+  if not raw then return nil end
+  local t = cjson.decode(raw)
+  if t[1] ~= op then return nil end
+  return {t[2], t[3], t[4]}
+end
 local function expire_at(key, now, idle, deadline)
   local at = now + idle
   if deadline < at then at = deadline end
@@ -236,11 +277,16 @@ return {1, text}
 
 /**
  * Delete a session and return its {userId, handle, previous} so the caller can unlink it from the
- * user index and delete the session it retired (another slot on Cluster, so not from here).
+ * user index and delete the session it retired (another slot on Cluster, so not from here). The
+ * deleted session leaves a tombstone naming this delete (ARGV[1], a random op id): ioredis re-sends
+ * a command whose reply a dropped connection lost, and the re-send must get the same answer, not
+ * "no such session", or the logout would skip the unlink, the retired session's delete, the
+ * durability wait and its event. Another delete finds nothing (nil), as without the tombstone.
  */
 const DESTROY = `
-local meta = redis.call('HMGET', KEYS[1], '${META.userId}', '${META.handle}', '${META.previous}')
-if redis.call('DEL', KEYS[1]) == 0 then return nil end
+local meta = redis.call('HMGET', KEYS[1], '${META.userId}', '${META.handle}', '${META.previous}', '${META.gone}')
+if meta[4] then return buried_by(meta[4], ARGV[1]) end
+if not bury(KEYS[1], ARGV[1], meta[1], meta[2], meta[3]) then return nil end
 return {meta[1] or '', meta[2] or '', meta[3] or ''}
 `;
 
@@ -279,7 +325,8 @@ return 1
 /**
  * The last step of a rotation, once the new session exists: the frozen session is retired until
  * ARGV[4], the end of the grace, so requests still in flight with its credential are not taken for
- * forged ones, or deleted at once when ARGV[4] is 0. Refused: nil when it is absent or expired (a
+ * forged ones, or deleted at once when ARGV[4] is 0 (leaving a tombstone named by the freeze, so a
+ * re-send of this step finds its own work, as DESTROY's does). Refused: nil when it is absent or expired (a
  * logout or revoke ended it meanwhile: the new session must not outlive it), 0 when it is no longer
  * frozen by this rotation. Returns {userId, handle, previous}: the caller unlinks it from the user
  * index and deletes the session it had itself retired, so one live session keeps at most one
@@ -288,14 +335,16 @@ return 1
 const RETIRE = `
 local now, idle, grace_end = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local meta = redis.call('HMGET', KEYS[1], '${META.lastAccess}', '${META.deadline}', '${META.retiredUntil}',
-  '${META.userId}', '${META.handle}', '${META.previous}')
+  '${META.userId}', '${META.handle}', '${META.previous}', '${META.gone}')
+-- Deleted by this very step (no grace; its tombstone names the freeze): a re-send. Another's: gone.
+if meta[7] then return buried_by(meta[7], ARGV[3]) end
 local deadline = judge(KEYS[1], meta[1], meta[2], now, idle)
 if not deadline then return nil end
 -- Retired with this rotation's own grace end: a re-send of this very step.
 if meta[3] == ARGV[4] then return {meta[4] or '', meta[5] or '', meta[6] or ''} end
 if meta[3] ~= ARGV[3] then return 0 end
 if grace_end == 0 then
-  redis.call('DEL', KEYS[1])
+  bury(KEYS[1], ARGV[3], meta[4], meta[5], meta[6])
 else
   local at = grace_end
   if deadline < at then at = deadline end
@@ -345,7 +394,7 @@ export const SCRIPTS = {
   sessionCreate: { numberOfKeys: 1, lua: CREATE },
   sessionCommit: { numberOfKeys: 1, lua: COMMIT },
   sessionIncrement: { numberOfKeys: 1, lua: INCREMENT },
-  sessionDestroy: { numberOfKeys: 1, lua: DESTROY },
+  sessionDestroy: { numberOfKeys: 1, lua: `${EXPIRE_AT}${DESTROY}` },
   sessionFreeze: { numberOfKeys: 1, lua: `${EXPIRE_AT}${FREEZE}` },
   sessionThaw: { numberOfKeys: 1, lua: THAW },
   sessionRetire: { numberOfKeys: 1, lua: `${EXPIRE_AT}${RETIRE}` },

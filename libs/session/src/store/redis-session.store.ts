@@ -14,6 +14,7 @@ import {
   parseIndexMember,
   REVOKED_MARK_TTL_MS,
   sessionKey,
+  tombstoneOp,
   userIndexKey,
   userRevokedKey,
   type ScriptName,
@@ -216,27 +217,23 @@ export class RedisSessionStore implements SessionStore {
       // with Redis gone the old one stays read-only until frozenUntil.
       const thawed = await this.thaw(fromStoreId, frozenUntil).catch(() => null);
       if (retiring && thawed !== true) {
-        // The retire may have run with its reply lost; the old session's mark tells, when it can
-        // be read. This rotation's grace end: it ran, and the rotation is complete but for the
-        // unlink, which is best effort anyway.
-        const mark = thawed === false ? await this.retireMark(fromStoreId) : undefined;
-        if (graceEnd > 0 && mark === String(graceEnd) && old) {
+        // The retire may have run with its reply lost; the old session's mark (without a grace,
+        // its tombstone) tells, when it can be read. This rotation's: it ran, and the rotation is
+        // complete but for the unlink, which is best effort anyway.
+        const fate = thawed === false ? await this.retireFate(fromStoreId, frozenUntil, graceEnd) : 'unknown';
+        if (fate === 'retired' && old) {
           await this.unlinkAfterRetire(old.userId ?? '', old.handle, fromStoreId, '');
           return await this.written(carrier, ended);
         }
-        // With a grace, a retire leaves the key until the grace ends: gone before that, a logout
-        // or a revoke ended it, and the new session must not outlive it (rolled back below).
-        const endedElsewhere = graceEnd > 0 && mark === null && Date.now() < graceEnd;
-        if (!endedElsewhere) {
-          // Unknown (Redis unreachable; or no grace, where an old key the retire deleted looks
-          // like one a logout deleted): the old session may be retired or gone, so the new one is
-          // not dropped. The client gets a 503 without the new credential. What the user sees:
-          // with a grace, the old credential still reads the session, read-only (writes 409),
-          // until the grace ends (or the freeze, if the thaw failed), then 401; with
-          // rotationGraceMs 0 it may be dead already (401, signed out, as with the re-send in the
-          // README's limitations). The new session stays listed until it idles out.
+        if (fate === 'unknown') {
+          // Redis unreachable, or the grace over: the old session may be retired or gone, so the
+          // new one is not dropped. The client gets a 503 without the new credential. What the
+          // user sees: the old credential still reads the session, read-only (writes 409), until
+          // the grace ends (or the freeze, if the thaw failed), then 401. The new session stays
+          // listed until it idles out.
           throw error;
         }
+        // A logout or a revoke ended the old session: the new one must not outlive it (rolled back below).
       }
       // Still frozen, so the retire never ran (or the old session is gone): retire() had taken
       // it out of the deadline set.
@@ -259,7 +256,8 @@ export class RedisSessionStore implements SessionStore {
     await this.deadlines?.remove(storeId);
     let reply: unknown;
     try {
-      reply = await this.run('sessionDestroy', this.key(storeId));
+      // The op id names this delete's tombstone: a re-send of it (see DESTROY) gets the same answer.
+      reply = await this.run('sessionDestroy', this.key(storeId), randomToken(12));
     } catch (error) {
       // The delete may not have run: a session still there must still report its expiry.
       await this.restoreDeadline(storeId);
@@ -287,13 +285,22 @@ export class RedisSessionStore implements SessionStore {
     return (await this.run('sessionThaw', this.key(storeId), frozenUntil)) === 1;
   }
 
-  /** A session's retired or frozen mark: null when it has none or is gone, undefined when Redis did not answer. */
-  private async retireMark(storeId: string): Promise<string | null | undefined> {
+  /**
+   * What became of a session no longer frozen by this rotation, whose retire step failed: retired
+   * by that step (its reply lost: marked with this grace end, or without a grace, its tombstone
+   * named by the freeze), ended by something else (a logout's tombstone, or no key while a retired
+   * one would still be there), or unknown (Redis did not answer, or the grace is over).
+   */
+  private async retireFate(storeId: string, frozenUntil: string, graceEnd: number): Promise<'retired' | 'ended-elsewhere' | 'unknown'> {
+    let retiredUntil: string | null;
+    let tombstone: string | null;
     try {
-      return await this.call(() => this.redis.hget(this.key(storeId), META.retiredUntil));
+      [retiredUntil, tombstone] = await this.call(() => this.redis.hmget(this.key(storeId), META.retiredUntil, META.gone));
     } catch {
-      return undefined;
+      return 'unknown';
     }
+    if (graceEnd > 0 ? retiredUntil === String(graceEnd) : tombstoneOp(tombstone) === frozenUntil) return 'retired';
+    return retiredUntil === null && (graceEnd === 0 || Date.now() < graceEnd) ? 'ended-elsewhere' : 'unknown';
   }
 
   /**
@@ -400,11 +407,12 @@ export class RedisSessionStore implements SessionStore {
   ): Promise<SessionDurabilityError | null> {
     let results: Array<[Error | null, unknown]> | null;
     try {
-      results = await this.call(() => this.redis.pipeline().exists(key).wait(replicas, timeoutMs).exec());
+      // HEXISTS of a field every session has: the deleted key's tombstone is no session.
+      results = await this.call(() => this.redis.pipeline().hexists(key, META.lastAccess).wait(replicas, timeoutMs).exec());
     } catch (error) {
       return new SessionDurabilityError(0, replicas, timeoutMs, error);
     }
-    const [existsError, stillThere] = results?.[0] ?? [new Error('no reply to EXISTS'), 1];
+    const [existsError, stillThere] = results?.[0] ?? [new Error('no reply to HEXISTS'), 1];
     const [error, acknowledged] = results?.[1] ?? [new Error('no reply to WAIT'), 0];
     if (existsError || error) return new SessionDurabilityError(0, replicas, timeoutMs, existsError ?? error);
     // The connection can move to a new master between the delete and this pipeline (a failover
