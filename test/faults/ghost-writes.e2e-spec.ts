@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import { createRedisConnection } from '../../libs/session/src/redis/redis-client.factory.js';
 import { SessionStoreUnavailableError } from '../../libs/session/src/session.errors.js';
 import { RedisSessionStore } from '../../libs/session/src/store/redis-session.store.js';
-import { META, dataField, sessionKey } from '../../libs/session/src/store/redis-schema.js';
+import { META, dataField, sessionKey, userIndexKey } from '../../libs/session/src/store/redis-schema.js';
 import type { StoreSettings } from '../../libs/session/src/store/session-store.interface.js';
 import { delta, newSession, newUserId } from '../../libs/session/test/session-store.contract.js';
 import { failOnProcessErrors } from '../support/fault-drill.js';
@@ -169,6 +169,24 @@ describe('increment across a reconnect (reply lost, ioredis re-sends)', () => {
     await expectEveryKeyToExpire();
     // Later increments still apply: de-duplication is per operation, not per value.
     expect(await store.increment(session.storeId, 'n', 1)).toBe(2);
+    await close();
+  });
+
+  it("the library's delete (a logout) is answered as the delete it was: the session reported ended and unlinked", async () => {
+    const { store, client, close } = openStore();
+    const user = newUserId();
+    const session = newSession({ userId: user });
+    await store.create(session);
+    const before = await scriptCalls();
+    let outcome: unknown;
+    await lostReply(client, async () => (outcome = await store.destroy(session.storeId)));
+    // Redis ran it twice (the original and ioredis' re-send); the re-send found its own tombstone...
+    expect((await scriptCalls()) - before).toBe(2);
+    // ...so the caller learnt that the session existed, and it was unlinked from its user.
+    expect(outcome).toBe(true);
+    expect(await admin.zrange(userIndexKey('ghost:', user), 0, '-1')).toEqual([]);
+    expect(await holdsSession(admin, sessionKey('ghost:', session.storeId))).toBe(false);
+    await expectEveryKeyToExpire();
     await close();
   });
 
