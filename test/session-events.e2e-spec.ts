@@ -174,13 +174,16 @@ describe.each(STORES)('lifecycle events (%s store)', (store) => {
     for (const issued of [a, b, c, d, e]) expect(text).not.toContain(issued.token);
   });
 
-  it('reports a maxSessionsPerUser eviction by a sign-in that rotates a guest session (and by the near-cache)', async () => {
+  it('reports a maxSessionsPerUser eviction by a sign-in that rotates a guest session; the evicted one answers 401 at once, near-cache or not', async () => {
     const cache = store === 'redis' ? { cache: { maxEntries: 100, ttlMs: 60_000 } } : {};
     const s = await start({ ...storeOptions(store, 'rotate-limit'), maxSessionsPerUser: 1, ...cache });
     const older = await s.service.create('frank');
+    // Read once, so the near-cache holds it when the sign-in evicts it.
+    expect((await s.send('get', '/me', older.token)).status).toBe(200);
     const guest = await s.send('put', '/data');
     const login = await s.send('post', '/login/frank', guest.cookie);
     expect(login.status).toBe(201);
+    expect((await s.send('get', '/me', older.token)).status).toBe(401);
 
     const revoked = s.events.filter((x) => x.name === SESSION_EVENTS.revoked).map((x) => [x.payload.id, x.payload.userId, x.payload.reason]);
     expect(revoked).toEqual([[older.id, 'frank', 'limit']]);

@@ -5,6 +5,7 @@ import {
   SessionGoneError,
   SessionReplacedError,
   SessionSignInRequiredError,
+  SessionStoreUnavailableError,
 } from './session.errors.js';
 import type { SessionState } from './session-state.js';
 import { largestKey } from './store/session-data.util.js';
@@ -134,8 +135,10 @@ async function dropPrevious(state: SessionState): Promise<void> {
 }
 
 /** The error a store's refusal of the request's write answers with. */
-function refusal(outcome: WriteRefusal, delta: SessionDelta, state: SessionState): Error {
+function refusal(outcome: WriteRefusal | 'ok', delta: SessionDelta, state: SessionState): Error {
   if (outcome === 'gone') return new SessionGoneError();
   if (outcome === 'replaced') return new SessionReplacedError();
-  return new SessionDataTooLargeError(largestKey(delta.set), state.backend.options.maxDataBytes);
+  if (outcome === 'too-large') return new SessionDataTooLargeError(largestKey(delta.set), state.backend.options.maxDataBytes);
+  // Not a refusal a write can get: a store that answers this breaks its contract, and the save is not done.
+  return new SessionStoreUnavailableError(`the session store answered '${outcome}' to a write`);
 }

@@ -99,6 +99,24 @@ describe('NearCache', () => {
     for (const key of ['a', 'c', 'd', 'e']) expect(cache.lookup(key, 0)).toBeDefined();
   });
 
+  it('remembers a bounded number of user drops while a read is always out, voiding every open ticket past it', () => {
+    const cache = upCache();
+    const marks = (cache as unknown as { userDropMarks: Map<string, number> }).userDropMarks;
+    let open = cache.begin('k0');
+    for (let i = 1; i <= 5_000; i++) {
+      // A new read begins before the last one ends: some read is always out.
+      const next = cache.begin(`k${i}`);
+      cache.dropUser(`user-${i}`);
+      cache.finish(open, session(`k${i - 1}`, 'bob'), 0);
+      open = next;
+      expect(marks.size).toBeLessThanOrEqual(1024);
+    }
+    const before = cache.begin('kb');
+    for (let i = 0; i <= 1024; i++) cache.dropUser(`other-${i}`);
+    // Past the bound the drop voided every open ticket, whoever's reply it brings.
+    expect(cache.finish(before, session('kb', 'bob'), 0)).toBe(false);
+  });
+
   it("drops the user's entries a predicate selects, and no one else's", () => {
     const cache = upCache();
     for (const [key, user] of [['a1', 'alice'], ['a2', 'alice'], ['a3', 'alice'], ['b', 'bob'], ['g', null]] as const) {

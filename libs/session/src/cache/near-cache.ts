@@ -31,6 +31,12 @@ interface Entry {
   seq: number;
 }
 
+/**
+ * How many users' drops are remembered while reads are out. A server that always has a read out
+ * never forgets them, so past this many a drop voids every open ticket instead (as a flush does).
+ */
+const MAX_USER_DROP_MARKS = 1024;
+
 interface Pending {
   generation: number;
   refs: number;
@@ -143,7 +149,12 @@ export class NearCache {
    * reads still out: revocations and evictions, which know the user and the handles, not the keys.
    */
   dropUser(userId: string, which: (session: StoredSession) => boolean = () => true): void {
-    if (this.pending.size > 0) this.userDropMarks.set(userId, ++this.userDrops);
+    if (this.pending.size > 0 && this.userDropMarks.size >= MAX_USER_DROP_MARKS) {
+      this.epoch++;
+      this.userDropMarks.clear();
+    } else if (this.pending.size > 0) {
+      this.userDropMarks.set(userId, ++this.userDrops);
+    }
     for (const key of this.byUser.get(userId) ?? []) {
       const entry = this.entries.get(key);
       if (entry !== undefined && which(entry.session)) this.remove(key, entry);

@@ -100,11 +100,14 @@ local function bury(key, op, user, handle, previous)
   redis.call('PEXPIRE', key, ${TOMBSTONE_TTL_MS})
   return true
 end
--- A tombstone's {userId, handle, previous} when the delete \`op\` left it; nil otherwise.
-local function buried_by(raw, op)
+-- A tombstone's {userId, handle, previous} when the delete \`op\` left it; nil otherwise. The
+-- tombstone's expiry is renewed then: a re-send comes on a new connection, and that write is what a
+-- WAIT there (durability) counts; it comes after the delete in the replication stream, so it covers it.
+local function buried_by(key, raw, op)
   if not raw then return nil end
   local t = cjson.decode(raw)
   if t[1] ~= op then return nil end
+  redis.call('PEXPIRE', key, ${TOMBSTONE_TTL_MS})
   return {t[2], t[3], t[4]}
 end
 local function expire_at(key, now, idle, deadline)
@@ -285,7 +288,7 @@ return {1, text}
  */
 const DESTROY = `
 local meta = redis.call('HMGET', KEYS[1], '${META.userId}', '${META.handle}', '${META.previous}', '${META.gone}')
-if meta[4] then return buried_by(meta[4], ARGV[1]) end
+if meta[4] then return buried_by(KEYS[1], meta[4], ARGV[1]) end
 if not bury(KEYS[1], ARGV[1], meta[1], meta[2], meta[3]) then return nil end
 return {meta[1] or '', meta[2] or '', meta[3] or ''}
 `;
@@ -337,7 +340,7 @@ local now, idle, grace_end = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV
 local meta = redis.call('HMGET', KEYS[1], '${META.lastAccess}', '${META.deadline}', '${META.retiredUntil}',
   '${META.userId}', '${META.handle}', '${META.previous}', '${META.gone}')
 -- Deleted by this very step (no grace; its tombstone names the freeze): a re-send. Another's: gone.
-if meta[7] then return buried_by(meta[7], ARGV[3]) end
+if meta[7] then return buried_by(KEYS[1], meta[7], ARGV[3]) end
 local deadline = judge(KEYS[1], meta[1], meta[2], now, idle)
 if not deadline then return nil end
 -- Retired with this rotation's own grace end: a re-send of this very step.

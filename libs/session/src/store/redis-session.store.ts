@@ -228,9 +228,9 @@ export class RedisSessionStore implements SessionStore {
         if (fate === 'unknown') {
           // Redis unreachable, or the grace over: the old session may be retired or gone, so the
           // new one is not dropped. The client gets a 503 without the new credential. What the
-          // user sees: the old credential still reads the session, read-only (writes 409), until
-          // the grace ends (or the freeze, if the thaw failed), then 401. The new session stays
-          // listed until it idles out.
+          // user sees: with a grace, the old credential still reads the session, read-only (writes
+          // 409), until the grace ends (or the freeze, if the thaw failed), then 401; without one
+          // it may be dead already (401: signed out). The new session stays listed until it idles out.
           throw error;
         }
         // A logout or a revoke ended the old session: the new one must not outlive it (rolled back below).
