@@ -147,6 +147,9 @@ describe.each(TOPOLOGY_KINDS)('RedisSessionStore on %s Redis', (kind) => {
           // came; ioredis re-sends the same command on the store's connection, which wrote nothing yet.
           const { client: lost } = createRedisConnection(topology.redis as SessionRedisOptions);
           const lostStore = new RedisSessionStore(lost as Redis, settings) as unknown as Runner;
+          // Connected (on a Cluster, with its slot map) before the clock starts: a first command
+          // waiting on that under load would time out and fail the test for the wrong reason.
+          await (lost as Redis).exists(key);
           const faults = store as unknown as Runner;
           const run = faults.run.bind(store);
           jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
