@@ -23,6 +23,7 @@ import {
   Session,
   SessionGuard,
   SessionIdStrategy,
+  SessionDurabilityError,
   SessionModule,
   SessionService,
   type SessionModuleOptions,
@@ -86,6 +87,16 @@ describe('SessionModule wiring', () => {
     // quit() resolves on Redis' OK; the socket finishes closing just after.
     for (let i = 0; i < 50 && client.status !== 'end'; i++) await new Promise((r) => setTimeout(r, 10));
     expect(client.status).toBe('end');
+  });
+
+  it('SessionService.create with durability.writes reports a sign-in the replicas did not confirm, and leaves no session for it', async () => {
+    // No replica: every WAIT is unconfirmed.
+    const app = await boot({ redis: { url: server.url }, keyPrefix: 'durable-service:', durability: { replicas: 1, timeoutMs: 50, writes: true } });
+    const service = app.get(SessionService);
+    await expect(service.create('dana')).rejects.toBeInstanceOf(SessionDurabilityError);
+    // Its token never reached the caller: nothing lives on that no client can present.
+    expect(await service.listForUser('dana')).toEqual([]);
+    await app.close();
   });
 
   it('never closes a client the app passed in', async () => {

@@ -36,7 +36,9 @@ export class SessionService {
 
   /**
    * Creates a signed-in session through the first configured strategy, or through `meta.strategy`
-   * (e.g. `'jwt'` for an API client of an app whose browsers get cookies).
+   * (e.g. `'jwt'` for an API client of an app whose browsers get cookies). With
+   * `durability.writes`, one the replicas did not confirm is deleted again and
+   * `SessionDurabilityError` thrown: its token would reach the caller as if it were safe.
    */
   async create<T extends object = Record<string, unknown>>(
     userId: string,
@@ -50,7 +52,7 @@ export class SessionService {
     const minted = await issuer.mint(userId, absoluteDeadline);
     const handle = newHandle();
     const values = new Map(Object.entries(data).map(([key, value]) => [key, JSON.stringify(value)]));
-    const { evicted } = await this.store.create({
+    const { evicted, unconfirmed } = await this.store.create({
       storeId: minted.storeId,
       handle,
       userId,
@@ -60,8 +62,11 @@ export class SessionService {
       strategy: issuer.name,
       data: values,
     });
-    this.loader.lifecycle?.created({ handle, userId }, issuer.name);
+    // Best effort: a failover before replication would lose it anyway, and no one holds its token.
+    if (unconfirmed) await this.store.destroy(minted.storeId).catch(() => false);
+    else this.loader.lifecycle?.created({ handle, userId }, issuer.name);
     for (const gone of evicted) this.loader.lifecycle?.revoked({ handle: gone, userId }, 'limit');
+    if (unconfirmed) throw unconfirmed;
     return { token: minted.credential, id: handle, expiresAt: new Date(Math.min(now + this.options.idleMs, absoluteDeadline)) };
   }
 
