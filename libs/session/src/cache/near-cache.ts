@@ -149,11 +149,12 @@ export class NearCache {
    * reads still out: revocations and evictions, which know the user and the handles, not the keys.
    */
   dropUser(userId: string, which: (session: StoredSession) => boolean = () => true): void {
-    if (this.pending.size > 0 && this.userDropMarks.size >= MAX_USER_DROP_MARKS) {
-      this.epoch++;
-      this.userDropMarks.clear();
-    } else if (this.pending.size > 0) {
-      this.userDropMarks.set(userId, ++this.userDrops);
+    if (this.pending.size > 0) {
+      if (this.userDropMarks.size < MAX_USER_DROP_MARKS) this.userDropMarks.set(userId, ++this.userDrops);
+      else {
+        this.epoch++;
+        this.userDropMarks.clear();
+      }
     }
     for (const key of this.byUser.get(userId) ?? []) {
       const entry = this.entries.get(key);
