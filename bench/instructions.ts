@@ -45,8 +45,8 @@ import {
   type InstructionFigures,
 } from './lib/callgrind.js';
 import { CATEGORIES, categorize, type Category } from './lib/cpu-profile.js';
-import { openReader, signIn } from './lib/load.js';
-import { readPathReport, type Adapter, type AppSetup } from './lib/read-path-apps.js';
+import { openReader } from './lib/load.js';
+import { OURS_POSITION, readCredentials, readPathReport, type Adapter, type AppSetup } from './lib/read-path-apps.js';
 
 const run = promisify(execFile);
 const annotate = (...args: string[]) => run('callgrind_annotate', ['--threshold=100', ...args], { maxBuffer: 256 * 1024 * 1024 });
@@ -106,7 +106,7 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
   const reader = openReader(app.url, 1);
   const windows = { total: [] as number[], withoutGc: [] as number[], gc: [] as number[], icMisses: [] as number[] };
   try {
-    const credentials = setup.env.BENCH_STACK === 'bare' ? [{}] : await signIn(app.url, SESSIONS, false);
+    const credentials = await readCredentials(setup.env, app.url, SESSIONS);
     await reader.send(credentials, WARMUP);
     await run('callgrind_control', ['--instr=on', String(app.pid)]);
     for (let window = 1; window <= WINDOWS; window++) {
@@ -179,11 +179,11 @@ function table(adapter: Adapter, apps: readonly Counted[]): string[] {
     '',
     `**${adapter}**: instructions per GET /me in each app's quietest window (the fewest instructions: the least collector work), by the kind of code that executed them (self costs; the collector row counts its own classes only, its helpers are V8 runtime)`,
     '',
-    `| code | ${apps.map((app) => app.label).join(' | ')} | ${apps[1]?.label} above bare |`,
+    `| code | ${apps.map((app) => app.label).join(' | ')} | ${apps[OURS_POSITION]?.label} above bare |`,
     `|---|${apps.map(() => '--:').join('|')}|--:|`,
     ...CODE_KINDS.map(
       (kind) =>
-        `| ${kind} | ${apps.map((app) => thousands(app.kinds[kind])).join(' | ')} | ${signedThousands((apps[1]?.kinds[kind] ?? 0) - bare.kinds[kind])} |`,
+        `| ${kind} | ${apps.map((app) => thousands(app.kinds[kind])).join(' | ')} | ${signedThousands((apps[OURS_POSITION]?.kinds[kind] ?? 0) - bare.kinds[kind])} |`,
     ),
     '',
     ...javascriptTables(adapter, apps),
@@ -192,7 +192,8 @@ function table(adapter: Adapter, apps: readonly Counted[]): string[] {
 
 /** The quietest windows' JIT-compiled JavaScript by owner, and the functions that cost the second app most above bare. */
 function javascriptTables(adapter: Adapter, apps: readonly Counted[]): string[] {
-  const [bare, ours] = apps as [Counted, Counted];
+  const bare = apps[0] as Counted;
+  const ours = apps[OURS_POSITION] as Counted;
   const owners = CATEGORIES.filter((owner) => apps.some((app) => app.jsByOwner[owner] >= 50));
   const above = [...new Set([...ours.functions.keys(), ...bare.functions.keys()])]
     .map((name) => ({ name, ours: ours.functions.get(name) ?? 0, bare: bare.functions.get(name) ?? 0 }))

@@ -3,8 +3,9 @@
  *
  * `npm run bench` gives each app's fastest of two 3 s runs, its runs tens of seconds apart from
  * bare's. On a shared 2-core host whose speed wanders by 20-40 % within a minute, that puts the
- * host's drift into every ratio. Here a few apps (bare, an identical second bare, ours with the
- * near-cache and without it, under either commit mode) are all up at once and take many short
+ * host's drift into every ratio. Here a few apps (bare, an identical second bare, the floor that
+ * Nest sets for a session layer of our shape, ours with the near-cache and without it, under either
+ * commit mode) are all up at once and take many short
  * turns in alternating order; every round yields one ratio per app against the bare app of the
  * same round, a few seconds apart, and the median over the rounds is the estimate. The second
  * bare app is the control: its ratios to the first show how far this method itself can be off on
@@ -12,8 +13,7 @@
  *
  * Environment: PAIRED_ROUNDS (10), PAIRED_SECONDS (1.5), PAIRED_ADAPTERS (express,fastify).
  */
-import { signIn } from './lib/load.js';
-import { ours } from './lib/read-path-apps.js';
+import { ours, readCredentials, SESSION_SHAPE_FLOOR } from './lib/read-path-apps.js';
 import { listed, runAlternating, type AppVariant, type VariantRuns } from './lib/alternating.js';
 import { pairedEstimate } from './lib/paired-rounds.js';
 import { startRedisServer } from '../test/support/redis-server.js';
@@ -33,6 +33,7 @@ interface Setup {
 const SETUPS: readonly Setup[] = [
   { label: 'bare', env: { BENCH_STACK: 'bare' } },
   { label: 'bare again (control)', env: { BENCH_STACK: 'bare' } },
+  { label: SESSION_SHAPE_FLOOR.label, env: SESSION_SHAPE_FLOOR.env },
   { label: "ours + near-cache, commit: 'on-send' (the default here)", env: ours(true, 'on-send'), target: { express: 0.95, fastify: 0.7 } },
   { label: "ours + near-cache, commit: 'interceptor'", env: ours(true, 'interceptor'), target: { express: 0.95, fastify: 0.7 } },
   { label: "ours, no near-cache, commit: 'interceptor'", env: ours(false, 'interceptor'), target: { express: 0.85, fastify: undefined } },
@@ -72,7 +73,7 @@ try {
     const variants: AppVariant[] = SETUPS.map((setup) => ({
       name: `${adapter} ${setup.label}`,
       env: { ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: `${server.url}/${database++}` },
-      signIn: setup.env.BENCH_STACK === 'ours' ? (url: string) => signIn(url, SESSIONS, false) : undefined,
+      signIn: (url: string) => readCredentials(setup.env, url, SESSIONS),
     }));
     const runs = await runAlternating(variants, PLAN);
     const bare = runs[0] as VariantRuns;

@@ -8,7 +8,8 @@
  * speed than the whole does. The profiler slows the app (a sample every 100 µs), so the µs per
  * request below are inflated against an unprofiled run; the shares are the figure to compare.
  *
- * Each app (bare, ours with the near-cache under either commit mode, ours without it, and
+ * Each app (bare; the floor of a layer shaped like ours, a no-op guard and parameter with a cookie
+ * sent; ours with the near-cache under either commit mode, ours without it; and
  * express-session or @fastify/session with connect-redis, as in `npm run bench`): started
  * with the profiler hook, 100 sessions signed in, warmed up for 3 s under load, then profiled for
  * PROFILE_SECONDS (6) under the same load (autocannon, 32 connections, in this process).
@@ -18,7 +19,7 @@
 import { join } from 'node:path';
 import { CATEGORIES, summarize, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { PROFILED_LOAD, profiledRun } from './lib/profiled-run.js';
-import { readPathReport, type Adapter } from './lib/read-path-apps.js';
+import { OURS_POSITION, readPathReport, type Adapter } from './lib/read-path-apps.js';
 
 const env = process.env;
 const ADAPTERS = (env.PROFILE_ADAPTERS ?? 'express,fastify').split(',') as Adapter[];
@@ -43,8 +44,8 @@ function table(adapter: string, apps: readonly Profiled[]): string[] {
     `| **all busy CPU** | ${apps.map((a) => a.summary.busyUs.toFixed(1)).join(' | ')} |`,
     `| above bare, as a share of bare's | ${apps.map((a) => `${(((a.summary.busyUs - bare.summary.busyUs) / bare.summary.busyUs) * 100).toFixed(1)} %`).join(' | ')} |`,
     '',
-    `This library's most expensive functions in "${apps[1]?.label}" (µs per request):`,
-    ...(apps[1]?.summary.libraryFunctions.slice(0, 12).map(([name, us]) => `- ${us.toFixed(2)} ${name}`) ?? []),
+    `This library's most expensive functions in "${apps[OURS_POSITION]?.label}" (µs per request):`,
+    ...(apps[OURS_POSITION]?.summary.libraryFunctions.slice(0, 12).map(([name, us]) => `- ${us.toFixed(2)} ${name}`) ?? []),
     '',
   ];
 }

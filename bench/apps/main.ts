@@ -6,7 +6,8 @@
  *   BENCH_CACHE     1 = near-cache on                  (ours)
  *   BENCH_BATCH_WRITES    0 = batchWrites: false         (ours; one socket write per command)
  *   BENCH_COMMIT    interceptor | on-send = that commit (ours; unset: the library's default, 'auto')
- *   BENCH_FLOOR     guard | interceptor | both (default) | sync-both (nest-floor: which no-op enhancers; sync-both: the guard answers `true`, not a promise)
+ *   BENCH_FLOOR     guard | interceptor | both (default) | sync-both | session-shape (nest-floor: which no-op enhancers; sync-both: the
+ *                   guard answers `true`, not a promise; session-shape: that guard alone and a no-op custom parameter on the routes)
  *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
  *   BENCH_COMMAND_TIMEOUT_MS   (ours; the Redis client's commandTimeout: under valgrind a GC pause outlasts the default 1 s)
  * Prints `READY <port>` once it listens on 127.0.0.1 (an ephemeral port).
@@ -16,7 +17,16 @@ import { Module, type DynamicModule, type INestApplication, type Type } from '@n
 import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SessionModule, type SessionCommitMode, type SessionModuleOptions, type SessionStrategyName } from '../../libs/session/src/index.js';
-import { BareController, ExpressSessionController, FastifySessionController, NoopAsyncGuard, NoopSyncGuard, OursController, PassThroughInterceptor } from './routes.js';
+import {
+  BareController,
+  ExpressSessionController,
+  FastifySessionController,
+  NoopAsyncGuard,
+  NoopSyncGuard,
+  OursController,
+  PassThroughInterceptor,
+  SessionShapeFloorController,
+} from './routes.js';
 
 export const BENCH_JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmnopqrstuv';
 const COOKIE_SECRET = 'bench-cookie-secret-0123456789abcdefghijklmnopqrstuv';
@@ -25,6 +35,7 @@ const THIRTY_MINUTES_MS = 30 * 60 * 1000;
 const env = process.env;
 const adapter = env.BENCH_ADAPTER === 'fastify' ? 'fastify' : 'express';
 const stack = env.BENCH_STACK ?? 'bare';
+const floor = env.BENCH_FLOOR ?? 'both';
 
 function oursOptions(): SessionModuleOptions {
   const strategy = (env.BENCH_STRATEGY ?? 'session-id') as SessionStrategyName;
@@ -45,7 +56,7 @@ function oursOptions(): SessionModuleOptions {
 function rootModule(): DynamicModule {
   const controllers: Record<string, Type> = {
     bare: BareController,
-    'nest-floor': BareController,
+    'nest-floor': floor === 'session-shape' ? SessionShapeFloorController : BareController,
     ours: OursController,
     'express-session': ExpressSessionController,
     'fastify-session': FastifySessionController,
@@ -59,10 +70,10 @@ function rootModule(): DynamicModule {
     providers:
       stack === 'nest-floor'
         ? [
-            ...(env.BENCH_FLOOR === 'interceptor'
+            ...(floor === 'interceptor'
               ? []
-              : [{ provide: APP_GUARD, useClass: env.BENCH_FLOOR === 'sync-both' ? NoopSyncGuard : NoopAsyncGuard }]),
-            ...(env.BENCH_FLOOR === 'guard' ? [] : [{ provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor }]),
+              : [{ provide: APP_GUARD, useClass: floor === 'sync-both' || floor === 'session-shape' ? NoopSyncGuard : NoopAsyncGuard }]),
+            ...(floor === 'guard' || floor === 'session-shape' ? [] : [{ provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor }]),
           ]
         : [],
   };

@@ -16,6 +16,7 @@ import {
   Put,
   Req,
   UnauthorizedException,
+  createParamDecorator,
   type CallHandler,
   type CanActivate,
   type NestInterceptor,
@@ -76,6 +77,29 @@ export class NoopSyncGuard implements CanActivate {
 export class PassThroughInterceptor implements NestInterceptor {
   intercept(_context: unknown, next: CallHandler): Observable<unknown> {
     return next.handle();
+  }
+}
+
+/** What the floor's parameter hands the handler: a constant, so the parameter does no work of its own. */
+const FLOOR_SESSION = Object.freeze({ userId: 'bench' });
+const FloorSession = createParamDecorator((): { readonly userId: string } => FLOOR_SESSION);
+
+/**
+ * The floor for a session layer of this library's shape with `commit: 'on-send'`: the routes take a
+ * custom parameter (as `@Session()`) behind a global guard that answers `true` at once (as
+ * SessionGuard on a near-cache hit), and no interceptor. Neither does any work, so this is what Nest
+ * charges for the shape alone; the load sends it a cookie like ours (floorCredentials).
+ */
+@Controller()
+export class SessionShapeFloorController {
+  @Get('me')
+  me(@FloorSession() session: { readonly userId: string }) {
+    return { userId: session.userId };
+  }
+
+  @Put('cart/:sku')
+  put(@Param('sku') sku: string, @Body() _body: CartItem, @FloorSession() _session: { readonly userId: string }) {
+    return { sku };
   }
 }
 

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApp } from './app-process.js';
-import { runLoad, signIn } from './load.js';
-import type { Adapter, AppSetup } from './read-path-apps.js';
+import { runLoad } from './load.js';
+import { readCredentials, type Adapter, type AppSetup } from './read-path-apps.js';
 
 const HOOK = join(dirname(fileURLToPath(import.meta.url)), '..', 'apps', 'profiler-hook.js');
 const WARMUP_SECONDS = 3;
@@ -24,7 +24,7 @@ export interface ProfiledRun {
 export async function profiledRun(adapter: Adapter, setup: AppSetup, redisUrl: string, out: string, kind: 'cpu' | 'heap', seconds: number): Promise<ProfiledRun> {
   const app = await startApp({ ...setup.env, BENCH_ADAPTER: adapter, REDIS_URL: redisUrl, PROFILE_OUT: out, PROFILE_KIND: kind }, ['--import', HOOK]);
   try {
-    const credentials = setup.env.BENCH_STACK === 'bare' ? [{}] : await signIn(app.url, SESSIONS, false);
+    const credentials = await readCredentials(setup.env, app.url, SESSIONS);
     const load = (duration: number) => runLoad({ url: app.url, connections: CONNECTIONS, seconds: duration, credentials, path: 'read' });
     await load(WARMUP_SECONDS);
     await app.signal('SIGWINCH', 'PROFILING');

@@ -5,7 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { startRedisServer } from '../../test/support/redis-server.js';
+import { signIn, type Credential } from './load.js';
 
 export type Adapter = 'express' | 'fastify';
 
@@ -25,9 +27,32 @@ export const ours = (cache: boolean, commit: 'interceptor' | 'on-send'): Record<
   BENCH_COMMIT: commit,
 });
 
+/**
+ * The floor of a session layer shaped like ours with on-send: Nest calling a guard that answers at
+ * once and a custom parameter, neither doing anything, on requests that carry a cookie like ours.
+ */
+export const SESSION_SHAPE_FLOOR: AppSetup = { label: 'floor: no-op sync guard + no-op parameter, cookie sent', env: { BENCH_STACK: 'nest-floor', BENCH_FLOOR: 'session-shape' } };
+
+/**
+ * The headers each app's reads carry: none for bare; for the floor, a cookie the size of ours
+ * (`sid=` and 32 characters), as a browser holding a session would send to an app that ignores it;
+ * for the session stacks, the credentials of `sessions` signed-in sessions.
+ */
+export async function readCredentials(env: Record<string, string>, url: string, sessions: number): Promise<Credential[]> {
+  if (env.BENCH_STACK === 'bare') return [{}];
+  if (env.BENCH_STACK === 'nest-floor') {
+    return env.BENCH_FLOOR === 'session-shape' ? Array.from({ length: sessions }, () => ({ cookie: `sid=${randomBytes(24).toString('base64url')}` })) : [{}];
+  }
+  return signIn(url, sessions, false);
+}
+
+/** Where readPathApps puts the app the reports single out: ours with the near-cache, on send (the default here). */
+export const OURS_POSITION = 2;
+
 /** Bare first: every figure is read against it. */
 export const readPathApps = (adapter: Adapter): readonly AppSetup[] => [
   { label: 'bare', env: { BENCH_STACK: 'bare' } },
+  SESSION_SHAPE_FLOOR,
   { label: "ours + near-cache, commit: 'on-send'", env: ours(true, 'on-send') },
   { label: 'ours + near-cache (interceptor)', env: ours(true, 'interceptor') },
   { label: 'ours, no near-cache (interceptor)', env: ours(false, 'interceptor') },
