@@ -28,6 +28,7 @@ export {
   type SessionDelta,
   type RotationTarget,
   type RotationOutcome,
+  type RotationRefused,
   type SessionWritten,
   type WriteRefusal,
   type StoreSettings,

@@ -71,6 +71,10 @@ export async function commitSession(session: UserSession<object>, response: Resp
     const target = { ...state.rotateTo, userId: state.userId, strategy: state.strategy.name, notRevokedSince: state.startedAt };
     const outcome = await store.rotate(state.storeId, target, delta);
     if (typeof outcome === 'string') throw refusal(outcome, delta, state);
+    if ('refused' in outcome) {
+      reportEvicted(state, outcome.evicted);
+      throw refusal(outcome.refused, delta, state);
+    }
     const previousHandle = state.handle;
     state.storeId = state.rotateTo.storeId;
     state.handle = state.rotateTo.handle;

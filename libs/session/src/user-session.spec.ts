@@ -5,6 +5,7 @@ import { randomToken } from './crypto.util.js';
 import type { ResponseWriter } from './http/http-message.js';
 import { resolveSessionOptions, type ResolvedSessionOptions } from './options/resolved-options.js';
 import { commitSession } from './session-commit.js';
+import type { SessionLifecycle } from './events/session-lifecycle.js';
 import { SessionLoader } from './session-loader.js';
 import { SessionDataError, SessionDataTooLargeError, SessionGoneError, SessionReplacedError, SessionUsageError } from './session.errors.js';
 import { MemorySessionStore } from './store/memory-session.store.js';
@@ -439,6 +440,20 @@ describe('logIn', () => {
     session.destroy();
     await finish(session);
     expect(await store.find(aliceId)).toBeNull();
+  });
+
+  it('a sign-in the store refused after it evicted sessions still reports the evictions, then the refusal', async () => {
+    const guestId = await persisted({ cart: ['A1'] });
+    const revoked = jest.fn<(session: { handle: string; userId: string | null }, reason: string) => void>();
+    loader = new SessionLoader(store, options, [new SessionIdStrategy(options)], { revoked } as unknown as SessionLifecycle);
+    const session = await open(guestId);
+    await session.logIn('alice');
+    // What the Redis store answers when a logout of the guest session overtook the sign-in between
+    // its eviction and its retire step (redis-session.store.spec.ts makes that happen on Redis).
+    jest.spyOn(store, 'rotate').mockResolvedValueOnce({ refused: 'gone', evicted: ['evicted-handle'] });
+
+    await expect(finish(session)).rejects.toThrow(SessionGoneError);
+    expect(revoked.mock.calls).toEqual([[{ handle: 'evicted-handle', userId: 'alice' }, 'limit']]);
   });
 
   it('refuses an invalid user id', async () => {

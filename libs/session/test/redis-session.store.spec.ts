@@ -485,6 +485,29 @@ describe('RedisSessionStore on Redis', () => {
       expect(await store.find(first.storeId)).toBeNull();
     });
 
+    it.each([2_000, 0])('rotating a guest session in, overtaken by a logout of that session after it evicted (rotationGraceMs %d): refused, and the eviction reported with the refusal', async (rotationGraceMs) => {
+      const { store } = await open({ maxSessionsPerUser: 1, rotationGraceMs });
+      const user = newUserId();
+      const first = newSession({ userId: user });
+      await store.create(first);
+      const guest = newSession({ data: new Map([['cart', '1']]) });
+      await store.create(guest);
+      const faults = store as unknown as Faults;
+      const run = faults.run.bind(store);
+      jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
+        if (name === 'sessionRetire') expect(await store.destroy(guest.storeId)).toBe(true);
+        return run(name, ...args);
+      });
+      const to = newTarget({ userId: user });
+
+      expect(await store.rotate(guest.storeId, to, delta())).toEqual({ refused: 'gone', evicted: [first.handle] });
+      jest.restoreAllMocks();
+
+      expect(await store.find(first.storeId)).toBeNull();
+      expect(await isGone(sessionKey(PREFIX, to.storeId))).toBe(true);
+      expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1')).toEqual([]);
+    });
+
     it('whose index step is re-sent (ioredis, after its first reply was lost) still evicts the oldest session', async () => {
       const { store } = await open({ maxSessionsPerUser: 1 });
       const user = newUserId();

@@ -142,7 +142,7 @@ export class CachedSessionStore implements SessionStore {
   }
 
   /** The sessions a sign-in evicted (maxSessionsPerUser), known here by handle. */
-  private dropEvicted(userId: string | null, { evicted }: SessionWritten): void {
+  private dropEvicted(userId: string | null, { evicted }: { readonly evicted: readonly string[] }): void {
     if (userId !== null && evicted.length > 0) this.cache.dropUser(userId, (s) => evicted.includes(s.handle));
   }
 

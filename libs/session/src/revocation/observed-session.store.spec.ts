@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { MemorySessionStore } from '../store/memory-session.store.js';
-import type { NewSession } from '../store/session-store.interface.js';
+import type { NewSession, RotationOutcome } from '../store/session-store.interface.js';
 import { observeSessionEndings } from './observed-session.store.js';
 import { storeIdDigest, type SessionEnded, type SessionEndedBus } from './session-ended.bus.js';
 
@@ -111,5 +111,18 @@ describe('observeSessionEndings', () => {
       { kind: 'session', digest: storeIdDigest(guest.storeId), reason: 'rotated' },
       { kind: 'handle', userId: 'erin', handle: first.handle },
     ]);
+  });
+
+  it('announces the sessions a refused sign-in evicted before its refusal, and no rotation', async () => {
+    const { bus, events } = recordingBus();
+    const inner = memoryStore(1);
+    // The Redis store's answer when a logout overtook the sign-in between eviction and retire
+    // (redis-session.store.spec.ts); the memory store, one step for all, never gives it.
+    const refused: RotationOutcome = { refused: 'gone', evicted: ['evicted-handle'] };
+    inner.rotate = async () => refused;
+    const store = observeSessionEndings(inner, bus);
+    const target = { storeId: id(24), handle: id(16), userId: 'erin', strategy: 'session-id' };
+    expect(await store.rotate(id(24), target, { set: new Map(), delete: new Set() })).toBe(refused);
+    expect(events).toEqual([{ kind: 'handle', userId: 'erin', handle: 'evicted-handle' }]);
   });
 });

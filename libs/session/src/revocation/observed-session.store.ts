@@ -13,7 +13,8 @@ const ENDINGS: Partial<Record<keyof SessionStore, Announce>> = {
   destroy: (bus, [storeId]) => bus.publish({ kind: 'session', digest: storeIdDigest(storeId as string), reason: 'destroyed' }),
   rotate: (bus, [fromStoreId, to], result) => {
     if (typeof result !== 'object' || result === null) return;
-    bus.publish({ kind: 'session', digest: storeIdDigest(fromStoreId as string), reason: 'rotated' });
+    // Refused after evicting (RotationRefused): the old session was not rotated, the evicted ones are gone.
+    if (!('refused' in result)) bus.publish({ kind: 'session', digest: storeIdDigest(fromStoreId as string), reason: 'rotated' });
     announceEvicted(bus, (to as { userId: string | null }).userId, result);
   },
   destroyByHandle: (bus, [userId, handle], result) => {

@@ -208,7 +208,7 @@ export class RedisSessionStore implements SessionStore {
       if (outcome !== 'ok') {
         // Alone: the old session is not this one's to end.
         await this.destroyOne(to.storeId, { alone: true });
-        return outcome;
+        return ended.length > 0 ? { refused: outcome, evicted: ended } : outcome;
       }
       return await this.written(carrier, ended);
     } catch (error) {

@@ -89,8 +89,19 @@ export interface SessionWritten {
   readonly unconfirmed?: SessionDurabilityError;
 }
 
-/** What `rotate` reports: done, or refused (see WriteRefusal). */
-export type RotationOutcome = SessionWritten | 'gone' | 'replaced' | 'too-large';
+/**
+ * A sign-in rotation refused after it had evicted the user's oldest sessions (maxSessionsPerUser):
+ * a logout, a revoke or a concurrent rotation ended the old session between the two steps. The
+ * evicted sessions stay gone (they were ended before the old one was retired, so that a failure
+ * there could still give the old session back) and are reported like a successful sign-in's.
+ */
+export interface RotationRefused {
+  readonly refused: 'gone' | 'replaced';
+  readonly evicted: string[];
+}
+
+/** What `rotate` reports: done, or refused (see WriteRefusal), with the sessions evicted before the refusal if any. */
+export type RotationOutcome = SessionWritten | RotationRefused | 'gone' | 'replaced' | 'too-large';
 
 /**
  * The storage contract, shared by the Redis and the memory store and proved by one test suite
