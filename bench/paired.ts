@@ -9,7 +9,7 @@
  * turns in alternating order; every round yields one ratio per app against the bare app of the
  * same round, a few seconds apart, and the median over the rounds is the estimate. The second
  * bare app is the control: its ratios to the first show how far this method itself can be off on
- * this host. About 7 minutes.
+ * this host. About 8 minutes.
  *
  * Environment: PAIRED_ROUNDS (10), PAIRED_SECONDS (1.5), PAIRED_ADAPTERS (express,fastify).
  */
