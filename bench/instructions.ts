@@ -86,6 +86,8 @@ interface Counted {
   readonly jsByOwner: Record<Category, number>;
   /** ... and its instructions per request by function: JavaScript by V8's name without its tier marker, the rest by symbol. */
   readonly functions: ReadonlyMap<string, number>;
+  /** ... and this library's functions with everything they called (inclusive costs; nested functions overlap). */
+  readonly libraryInclusive: ReadonlyMap<string, number>;
 }
 
 async function requireTools(): Promise<void> {
@@ -136,6 +138,13 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
   const quietest = `${out}.${windows.total.indexOf(Math.min(...windows.total)) + 1}`;
   const { stdout: self } = await annotate(quietest);
   const kinds = selfCostsByKind(self);
+  const { stdout: inclusive } = await annotate('--inclusive=yes', quietest);
+  const libraryInclusive = new Map<string, number>();
+  for (const [name, count] of selfCostsByFunction(inclusive, entries)) {
+    if (!name.startsWith('JS:') || categorize({ url: perfMapScript(name), functionName: name, lineNumber: 0 }) !== 'this library') continue;
+    const key = name.replace(/^JS:[*^~+]?/, 'JS ');
+    libraryInclusive.set(key, (libraryInclusive.get(key) ?? 0) + count / REQUESTS);
+  }
   const jsByOwner = Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<Category, number>;
   const functions = new Map<string, number>();
   for (const [name, count] of selfCostsByFunction(self, entries)) {
@@ -149,6 +158,7 @@ async function countApp(adapter: Adapter, setup: AppSetup, redisUrl: string, out
   return {
     jsByOwner,
     functions,
+    libraryInclusive,
     label: setup.label,
     total: instructionFigures(windows.total),
     withoutGc: instructionFigures(windows.withoutGc),
@@ -213,6 +223,15 @@ function javascriptTables(adapter: Adapter, apps: readonly Counted[]): string[] 
     `| function | ${ours.label} | bare | above bare |`,
     '|---|--:|--:|--:|',
     ...above.map((f) => `| \`${shortScript(f.name)}\` | ${count(f.ours)} | ${count(f.bare)} | ${f.ours >= f.bare ? '+' : ''}${count(f.ours - f.bare)} |`),
+    '',
+    `**${adapter}**: this library's ${TOP_FUNCTIONS} costliest functions in "${ours.label}" with everything they called (inclusive instructions per GET /me, same window; a function's row includes the rows of those it called, so rows nest)`,
+    '',
+    '| function | inclusive |',
+    '|---|--:|',
+    ...[...ours.libraryInclusive]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP_FUNCTIONS)
+      .map(([name, value]) => `| \`${shortScript(name)}\` | ${count(value)} |`),
     '',
   ];
 }
