@@ -20,7 +20,9 @@
  * the C libraries). JavaScript has no symbols under callgrind: the apps run with
  * `--perf-basic-prof`, and the map V8 writes of its generated code names the addresses callgrind
  * reports, so two more tables split the quietest window's JIT-compiled JavaScript by whose code it
- * is and list the functions that cost the second app (ours, near-cache, on-send) most above bare.
+ * is and list the functions that cost ours (near-cache, on-send) most above bare; a last one gives
+ * this library's costliest functions with everything they called (inclusive), which unlike a
+ * window's total does not move with the collector's lumps.
  *
  * Environment: INSTR_ADAPTERS (express,fastify), INSTR_WINDOWS (5), INSTR_REQUESTS (1000),
  * INSTR_WARMUP (10000).
@@ -200,7 +202,7 @@ function table(adapter: Adapter, apps: readonly Counted[]): string[] {
   ];
 }
 
-/** The quietest windows' JIT-compiled JavaScript by owner, and the functions that cost the second app most above bare. */
+/** The quietest windows' JIT-compiled JavaScript by owner, the functions that cost ours (OURS_POSITION) most above bare, and this library's inclusive costs. */
 function javascriptTables(adapter: Adapter, apps: readonly Counted[]): string[] {
   const bare = apps[0] as Counted;
   const ours = apps[OURS_POSITION] as Counted;

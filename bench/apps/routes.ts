@@ -88,7 +88,8 @@ const FloorSession = createParamDecorator((): { readonly userId: string } => FLO
  * The floor for a session layer of this library's shape with `commit: 'on-send'`: the routes take a
  * custom parameter (as `@Session()`) behind a global guard that answers `true` at once (as
  * SessionGuard on a near-cache hit), and no interceptor. Neither does any work, so this is what Nest
- * charges for the shape alone; the load sends it a cookie like ours (floorCredentials).
+ * charges for the shape alone; the load sends it a cookie like ours (readCredentials in
+ * bench/lib/read-path-apps.ts).
  */
 @Controller()
 export class SessionShapeFloorController {

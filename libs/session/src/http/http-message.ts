@@ -1,4 +1,5 @@
 import { IncomingMessage } from 'node:http';
+
 /** The part of an incoming request the library reads (Express, Fastify and Node requests all fit). */
 export interface SessionRequest {
   readonly headers: Record<string, string | string[] | undefined>;
