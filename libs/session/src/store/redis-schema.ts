@@ -88,9 +88,9 @@ export function tombstoneOp(gone: string | null): string | null {
 export const fieldCost = (field: string, value: string): number =>
   Buffer.byteLength(field) + Buffer.byteLength(value);
 
-// The expiry rule shared by every script: the key lives until the earlier of the idle deadline
-// (last access + idle) and the absolute deadline, so it can never outlive the absolute deadline.
-const EXPIRE_AT = `
+// The tombstone, for the two scripts that delete a session (DESTROY, and RETIRE without a grace)
+// and no other: a script's local functions are defined anew each time it runs, the read's included.
+const TOMBSTONE = `
 -- Deletes a session and leaves its tombstone (false when there was nothing to delete): a hash with
 -- no session field, so every script reads it as absent, that lets a re-sent delete tell itself
 -- (op) from another's.
@@ -110,6 +110,11 @@ local function buried_by(key, raw, op)
   redis.call('PEXPIRE', key, ${TOMBSTONE_TTL_MS})
   return {t[2], t[3], t[4]}
 end
+`;
+
+// The expiry rule shared by every script: the key lives until the earlier of the idle deadline
+// (last access + idle) and the absolute deadline, so it can never outlive the absolute deadline.
+const EXPIRE_AT = `
 local function expire_at(key, now, idle, deadline)
   local at = now + idle
   if deadline < at then at = deadline end
@@ -397,10 +402,10 @@ export const SCRIPTS = {
   sessionCreate: { numberOfKeys: 1, lua: CREATE },
   sessionCommit: { numberOfKeys: 1, lua: COMMIT },
   sessionIncrement: { numberOfKeys: 1, lua: INCREMENT },
-  sessionDestroy: { numberOfKeys: 1, lua: `${EXPIRE_AT}${DESTROY}` },
+  sessionDestroy: { numberOfKeys: 1, lua: `${TOMBSTONE}${DESTROY}` },
   sessionFreeze: { numberOfKeys: 1, lua: `${EXPIRE_AT}${FREEZE}` },
   sessionThaw: { numberOfKeys: 1, lua: THAW },
-  sessionRetire: { numberOfKeys: 1, lua: `${EXPIRE_AT}${RETIRE}` },
+  sessionRetire: { numberOfKeys: 1, lua: `${EXPIRE_AT}${TOMBSTONE}${RETIRE}` },
   userIndexAdd: { numberOfKeys: 1, lua: INDEX_ADD },
   userIndexList: { numberOfKeys: 1, lua: INDEX_LIST },
 } as const;
