@@ -22,12 +22,14 @@ import {
   StreamableFile,
   UseFilters,
   UseGuards,
+  UseInterceptors,
   type ArgumentsHost,
   type CanActivate,
   type ExceptionFilter,
   type INestApplication,
   type Provider,
 } from '@nestjs/common';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
 import { Resolver } from '@nestjs/graphql';
@@ -451,10 +453,10 @@ class ChatGateway {}
 @Resolver()
 class NoteResolver {}
 
-describe("commit: 'auto', the default: on-send unless the app has gateways or GraphQL resolvers", () => {
+describe("commit: 'auto', the default: on-send for HTTP routes, the interceptor bound to gateways and resolvers alone", () => {
   // Told apart by what only one mode does: the interceptor runs, and its failed save reaches a
   // method-scoped filter; on-send registers no interceptor, and the failure reaches the global filter.
-  async function modeOf(commit: unknown, adapter: Adapter, via: Via, extras: Extras = {}): Promise<'interceptor' | 'on-send'> {
+  async function modeOf(commit: unknown, adapter: Adapter, via: Via, extras: Extras = {}, whileUp?: () => void): Promise<'interceptor' | 'on-send'> {
     const intercept = jest.spyOn(SessionCommitInterceptor.prototype, 'intercept');
     const app = await boot(commit, adapter, via, extras);
     try {
@@ -462,6 +464,7 @@ describe("commit: 'auto', the default: on-send unless the app has gateways or Gr
       expect(res.status).toBe(401);
       const mode = intercept.mock.calls.length > 0 ? 'interceptor' : 'on-send';
       expect(res.body).toMatchObject(mode === 'interceptor' ? { scoped: true, status: 401 } : { wrapped: true, status: 401 });
+      whileUp?.();
       return mode;
     } finally {
       intercept.mockRestore();
@@ -477,13 +480,28 @@ describe("commit: 'auto', the default: on-send unless the app has gateways or Gr
     expect(await modeOf('auto', adapter, via)).toBe('on-send');
   });
 
-  it.each<[string, Provider]>([
-    ['a WebSocket gateway', ChatGateway],
-    ['a GraphQL resolver', NoteResolver],
-  ])('an app with %s gets the interceptor', async (_kind, provider) => {
-    expect(await modeOf(undefined, 'express', 'forRoot', { providers: [provider] })).toBe('interceptor');
+  // That the bound interceptor saves what gateway messages and resolvers change: the transport
+  // suites (test/websocket.e2e-spec.ts, test/graphql.e2e-spec.ts), whose app leaves commit unset.
+  it.each<[string, Adapter, Provider]>([
+    ['a WebSocket gateway', 'express', ChatGateway],
+    ['a GraphQL resolver', 'fastify', NoteResolver],
+  ])('an app with %s on %s saves its HTTP routes on send, and binds the interceptor to that class while it runs', async (_kind, adapter, provider) => {
+    const bound = () => interceptorsOf(provider as Function).filter((interceptor) => interceptor instanceof SessionCommitInterceptor);
+    expect(await modeOf(undefined, adapter, 'forRoot', { providers: [provider] }, () => expect(bound()).toHaveLength(1))).toBe('on-send');
+    expect(bound()).toEqual([]);
+  });
+
+  it("leaves a class the app bound the interceptor to by hand as it is, and then saves it on send too (guard: 'global' accepted)", async () => {
+    @UseInterceptors(SessionCommitInterceptor)
+    @WebSocketGateway()
+    class BoundByHandGateway {}
+    const before = interceptorsOf(BoundByHandGateway);
+    expect(await modeOf('auto', 'express', 'forRoot', { providers: [BoundByHandGateway] }, () => expect(interceptorsOf(BoundByHandGateway)).toEqual(before))).toBe('on-send');
+    expect(await modeOf('on-send', 'express', 'forRoot', { providers: [BoundByHandGateway] })).toBe('on-send');
   });
 });
+
+const interceptorsOf = (type: Function): unknown[] => (Reflect.getMetadata(INTERCEPTORS_METADATA, type) ?? []) as unknown[];
 
 describe('commit refused at startup', () => {
   it.each<Via>(['forRoot', 'forRootAsync'])('for a value that is not a commit mode (%s)', async (via) => {

@@ -1,5 +1,6 @@
 /**
- * Sessions in GraphQL resolvers (@nestjs/graphql code first, Apollo on Express), on a real Redis:
+ * Sessions in GraphQL resolvers (@nestjs/graphql code first, Apollo on Express), on a real Redis,
+ * with commit unset ('auto': the interceptor bound to the resolver) and, where marked, registered globally:
  * - SessionGuard (global) runs on resolvers through the GraphQL context: no or a bad credential is
  *   an UNAUTHENTICATED error, @AllowAnonymous resolvers get a guest session;
  * - `@Session()` works in resolvers, for cookie and bearer (JWT) sessions alike;
@@ -15,15 +16,20 @@ import { cookiesNamed, isClearing, uniquePrefix, uniqueUser } from './support/de
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
 
 let server: RedisServerHandle;
+/** commit unset ('auto': the interceptor bound to the resolver, HTTP routes saved on send). */
 let app: TransportApp;
+/** commit: 'interceptor', registered globally. */
+let globalInterceptorApp: TransportApp;
 
 beforeAll(async () => {
   server = await startRedisServer();
   app = await startTransportApp({ redisUrl: server.url, keyPrefix: uniquePrefix('gql'), graphql: true });
+  globalInterceptorApp = await startTransportApp({ redisUrl: server.url, keyPrefix: uniquePrefix('gql-global'), graphql: true, commit: 'interceptor' });
 });
 
 afterAll(async () => {
   await app?.close();
+  await globalInterceptorApp?.close();
   await server?.stop();
 });
 
@@ -35,8 +41,8 @@ interface GqlResult {
   cookie: { value: string; raw: string; clearing: boolean } | null;
 }
 
-async function gql(query: string, headers: Record<string, string> = {}, variables: Record<string, unknown> = {}): Promise<GqlResult> {
-  const res = await request(app.http).post('/graphql').set(headers).send({ query, variables });
+async function gql(query: string, headers: Record<string, string> = {}, variables: Record<string, unknown> = {}, on: TransportApp = app): Promise<GqlResult> {
+  const res = await request(on.http).post('/graphql').set(headers).send({ query, variables });
   const [cookie] = cookiesNamed(res, 'sid');
   return {
     status: res.status,
@@ -51,12 +57,12 @@ const codes = (result: GqlResult) => result.errors.map((e) => [e.path?.join('.')
 type Kind = 'cookie' | 'bearer';
 
 /** Signs in over GraphQL (cookie) or over the fixture's HTTP token route (bearer JWT). */
-async function signIn(kind: Kind, user: string): Promise<Record<string, string>> {
+async function signIn(kind: Kind, user: string, on: TransportApp = app): Promise<Record<string, string>> {
   if (kind === 'bearer') {
-    const res = await request(app.http).post('/token').send({ username: user }).expect(200);
+    const res = await request(on.http).post('/token').send({ username: user }).expect(200);
     return { authorization: `Bearer ${res.body.token}` };
   }
-  const result = await gql('mutation($u: String!) { login(username: $u) }', {}, { u: user });
+  const result = await gql('mutation($u: String!) { login(username: $u) }', {}, { u: user }, on);
   expect(result.errors).toEqual([]);
   return { cookie: `sid=${result.cookie!.value}` };
 }
@@ -82,28 +88,33 @@ describe('SessionGuard on resolvers', () => {
   });
 });
 
-describe.each<Kind>(['cookie', 'bearer'])('resolvers over a %s session', (kind) => {
+describe.each<[Kind, string, () => TransportApp]>([
+  ['cookie', "commit: 'auto'", () => app],
+  ['bearer', "commit: 'auto'", () => app],
+  ['cookie', "commit: 'interceptor'", () => globalInterceptorApp],
+  ['bearer', "commit: 'interceptor'", () => globalInterceptorApp],
+])('resolvers over a %s session (%s)', (kind, _commit, target) => {
   it('gives @Session() to resolvers', async () => {
     const user = uniqueUser(`gql${kind}`);
-    const headers = await signIn(kind, user);
-    const result = await gql('{ me { userId id cart { sku qty } } }', headers);
+    const headers = await signIn(kind, user, target());
+    const result = await gql('{ me { userId id cart { sku qty } } }', headers, {}, target());
     expect(result.errors).toEqual([]);
     expect(result.data).toEqual({ me: { userId: user, id: expect.any(String), cart: [] } });
   });
 
   it('parallel root fields of one query share one session', async () => {
-    const headers = await signIn(kind, uniqueUser(`par${kind}`));
-    const result = await gql('{ a: me { id } b: me { id } c: me { id } }', headers);
+    const headers = await signIn(kind, uniqueUser(`par${kind}`), target());
+    const result = await gql('{ a: me { id } b: me { id } c: me { id } }', headers, {}, target());
     expect(result.errors).toEqual([]);
     const ids = ['a', 'b', 'c'].map((field) => (result.data![field] as { id: string }).id);
     expect(new Set(ids).size).toBe(1);
   });
 
   it('commits every field of `mutation { a b }`, visible over HTTP', async () => {
-    const headers = await signIn(kind, uniqueUser(`two${kind}`));
-    const result = await gql('mutation { a: putCart(sku: "apple", qty: 1) b: putCart(sku: "pear", qty: 2) }', headers);
+    const headers = await signIn(kind, uniqueUser(`two${kind}`), target());
+    const result = await gql('mutation { a: putCart(sku: "apple", qty: 1) b: putCart(sku: "pear", qty: 2) }', headers, {}, target());
     expect(result).toMatchObject({ errors: [], data: { a: 1, b: 2 } });
-    const me = await request(app.http).get('/me').set(headers).expect(200);
+    const me = await request(target().http).get('/me').set(headers).expect(200);
     expect(me.body.cart).toEqual([
       { sku: 'apple', qty: 1 },
       { sku: 'pear', qty: 2 },

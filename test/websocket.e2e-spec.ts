@@ -31,7 +31,8 @@ beforeAll(async () => {
   redis = await redisClientFor(server);
   prefix = uniquePrefix('ws');
   a = await startTransportApp({ redisUrl: server.url, keyPrefix: prefix, ws: true });
-  b = await startTransportApp({ redisUrl: server.url, keyPrefix: prefix, ws: true });
+  // a leaves commit unset ('auto': the interceptor bound to the gateway); b registers it globally.
+  b = await startTransportApp({ redisUrl: server.url, keyPrefix: prefix, ws: true, commit: 'interceptor' });
   // Both instances listen for ended sessions before any test revokes one (bounded wait).
   for (let i = 0; i < 100; i++) {
     const [, count] = (await redis.call('PUBSUB', 'NUMSUB', `${prefix}ended`)) as [string, number];

@@ -8,6 +8,7 @@ import {
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { Reflector } from '@nestjs/core';
+import { HandlerCommitBinding } from './handler-commit-binding.js';
 import { crossOriginRefusal } from './http/cross-origin.check.js';
 import type { ResponseWriter, SessionRequest } from './http/http-message.js';
 import { isPromise, type MaybePromise } from './maybe-promise.js';
@@ -33,6 +34,7 @@ export class SessionGuard implements CanActivate {
   constructor(
     private readonly loader: SessionLoader,
     private readonly reflector: Reflector,
+    private readonly commitBinding: HandlerCommitBinding,
   ) {}
 
   /**
@@ -52,7 +54,9 @@ export class SessionGuard implements CanActivate {
     const handler = context.getHandler();
     const route = this.routeFacts(handler, context.getClass());
     const type = context.getType<string>();
-    if ((type === 'ws' || type === 'graphql') && this.loader.options.commit === 'on-send') throw new SessionUsageError(onSendRefusal(type));
+    if ((type === 'ws' || type === 'graphql') && this.loader.options.commit === 'on-send' && !this.commitBinding.covers(context.getClass(), handler)) {
+      throw new SessionUsageError(onSendRefusal(type));
+    }
     if (type === 'ws') return activateWsMessage(context, this.loader, route.anonymous !== undefined);
     const request = requireHostRequest(context) as GuardedRequest | null;
     if (!request) return true;
@@ -117,9 +121,10 @@ export class SessionGuard implements CanActivate {
 
 /** Only HTTP responses are hooked: anything else would load a session it never saves. */
 const onSendRefusal = (type: string): string =>
-  `SessionGuard ran for a ${type === 'ws' ? 'gateway message' : 'GraphQL resolver'}, but the module saves sessions with ` +
-  `commit: 'on-send' (hooked into the HTTP response, HTTP routes only): use commit: 'interceptor' in an app with GraphQL or gateways ` +
-  `('auto', the default, picks it when they are providers of the app's modules at startup)`;
+  `SessionGuard ran for a ${type === 'ws' ? 'gateway message' : 'GraphQL resolver'} that SessionCommitInterceptor does not run on, ` +
+  `and the module saves the HTTP routes' sessions on send (hooked into the HTTP response): put ` +
+  `@UseInterceptors(SessionCommitInterceptor) on its class, or use commit: 'interceptor' ('auto', the default, binds the ` +
+  `interceptor to the gateways and resolvers that are providers of the app's modules at startup, not to ones loaded later)`;
 
 interface RouteFacts {
   readonly anonymous: Required<AllowAnonymousOptions> | undefined;

@@ -8,6 +8,7 @@ import { KNOWN_OPTIONS } from './options/session-options.rules.js';
 import { SESSION_PROVIDERS } from './session.providers.js';
 import { SessionGuard } from './session.guard.js';
 import { COMMIT_PROVIDERS } from './session-commit-mode.js';
+import { HandlerCommitBinding } from './handler-commit-binding.js';
 import { SessionLoader } from './session-loader.js';
 import { SessionService } from './session.service.js';
 import { SessionEndedBus } from './revocation/session-ended.bus.js';
@@ -40,6 +41,8 @@ import { SessionHealthIndicator } from './health/session.health-indicator.js';
   exports: [
     SessionService,
     SessionGuard,
+    // SessionGuard's own dependency, for @UseGuards(SessionGuard) in the app's modules.
+    HandlerCommitBinding,
     SessionLoader,
     SessionStore,
     SessionStrategy,

@@ -1,5 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
-import { APP_GUARD, ModuleRef, ModulesContainer } from '@nestjs/core';
+import { APP_GUARD, ModuleRef } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { resolveSessionOptions, type ResolvedSessionOptions } from './options/resolved-options.js';
 import type { SessionModuleOptions, SessionStrategyName } from './options/session-options.interface.js';
@@ -14,7 +14,6 @@ import { DURABLE_WRITES_ON_CLUSTER } from './options/session-options.rules.js';
 import { SessionConfigError } from './session.errors.js';
 import { observeSessionEndings } from './revocation/observed-session.store.js';
 import { SessionEndedBus } from './revocation/session-ended.bus.js';
-import { gatewaysAndResolvers } from './http/unsaved-handlers.js';
 import { MemorySessionStore } from './store/memory-session.store.js';
 import { instrumentStore } from './metrics/instrumented-store.js';
 import { SessionMetrics } from './metrics/session.metrics.js';
@@ -49,8 +48,8 @@ function redisStore(options: ResolvedSessionOptions, connection: RedisConnection
 export const SESSION_PROVIDERS: Provider[] = [
   {
     provide: SESSION_RESOLVED_OPTIONS,
-    useFactory: (options: SessionModuleOptions, modules: ModulesContainer) => resolveSessionOptions(options, gatewaysAndResolvers(modules)),
-    inject: [SESSION_MODULE_OPTIONS, ModulesContainer],
+    useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options),
+    inject: [SESSION_MODULE_OPTIONS],
   },
   {
     provide: SESSION_REDIS_CONNECTION,

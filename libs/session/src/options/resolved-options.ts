@@ -43,8 +43,10 @@ export interface ResolvedSessionOptions extends StoreSettings {
   readonly header: string | null;
   readonly jwt: ResolvedJwt | null;
   readonly guard: 'global' | 'manual';
-  /** What `commit` ('auto' included) came to for this app. */
+  /** How HTTP routes are saved: what `commit` ('auto' included) came to. */
   readonly commit: Exclude<SessionCommitMode, 'auto'>;
+  /** `commit: 'auto'`: SessionCommitInterceptor is bound to the app's gateways and resolvers (HandlerCommitBinding). */
+  readonly bindCommitToHandlers: boolean;
   /** The near-cache, or null when off. */
   readonly cache: { readonly maxEntries: number; readonly ttlMs: number } | null;
   /** The cross-origin (CSRF) check, or null when off. */
@@ -57,11 +59,8 @@ export interface ResolvedSessionOptions extends StoreSettings {
   readonly durability: DurabilitySettings | null;
 }
 
-/**
- * Validates the raw options (throwing one SessionConfigError with every problem) and applies defaults.
- * `handlersOutsideHttp`: the app's gateways and GraphQL resolvers, which `commit: 'auto'` decides by.
- */
-export function resolveSessionOptions(options: SessionModuleOptions, handlersOutsideHttp: readonly string[] = []): ResolvedSessionOptions {
+/** Validates the raw options (throwing one SessionConfigError with every problem) and applies defaults. */
+export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSessionOptions {
   assertValidOptions(options);
   const idleSeconds = options.ttl?.idle ?? defaultIdleSeconds(options.ttl?.absolute);
   const absoluteSeconds = options.ttl?.absolute ?? Math.max(SESSION_DEFAULTS.absoluteSeconds, idleSeconds);
@@ -85,7 +84,11 @@ export function resolveSessionOptions(options: SessionModuleOptions, handlersOut
     header: options.header ?? null,
     jwt: resolveJwt(options, absoluteSeconds),
     guard: options.guard ?? 'manual',
-    commit: resolveCommit(options.commit ?? 'auto', handlersOutsideHttp),
+    // 'auto': HTTP routes are saved from the response hook, which spares every request the rxjs
+    // chain Nest runs once any global interceptor exists; gateways and resolvers, which have no
+    // response to hook, get the interceptor bound to them alone.
+    commit: options.commit === 'interceptor' ? 'interceptor' : 'on-send',
+    bindCommitToHandlers: (options.commit ?? 'auto') === 'auto',
     cache: options.cache
       ? {
           maxEntries: options.cache.maxEntries ?? SESSION_DEFAULTS.cacheMaxEntries,
@@ -131,12 +134,3 @@ function resolveJwt(options: SessionModuleOptions, absoluteSeconds: number): Res
   };
 }
 
-/**
- * 'auto': an app with only HTTP routes saves from the response hook, which spares every request
- * the rxjs chain Nest runs once any global interceptor exists; gateways and GraphQL resolvers have
- * no response to hook, so an app with them gets the interceptor.
- */
-function resolveCommit(mode: SessionCommitMode, handlersOutsideHttp: readonly string[]): ResolvedSessionOptions['commit'] {
-  if (mode !== 'auto') return mode;
-  return handlersOutsideHttp.length > 0 ? 'interceptor' : 'on-send';
-}

@@ -19,12 +19,14 @@ export type SessionRedisClientOptions = Omit<RedisOptions, 'host' | 'port' | 'pa
 
 /**
  * Where a request's session changes are saved:
- * - `'auto'` (default): `'on-send'` in an app without WebSocket gateways and GraphQL resolvers,
- *   `'interceptor'` in one with them (decided at startup from the app's providers).
+ * - `'auto'` (default): `'on-send'` for HTTP routes, and SessionCommitInterceptor bound to the
+ *   app's WebSocket gateways and GraphQL resolvers alone (found at startup among the providers of
+ *   the app's modules), so that HTTP routes skip the interceptor even in an app that has them.
  * - `'interceptor'`: a global Nest interceptor, after the handler. Every platform,
  *   GraphQL and gateways; a failed save goes through all of the app's exception filters.
  * - `'on-send'`: just before the response is written (Fastify's `onSend` hook; on Express, its
- *   first `writeHead`, `write` or `end`). HTTP routes on Express or Fastify only. No global
+ *   first `writeHead`, `write` or `end`). HTTP routes on Express or Fastify only (a gateway or
+ *   resolver is saved only where the app puts `@UseInterceptors(SessionCommitInterceptor)`). No global
  *   interceptor, so a read-only request skips the rxjs chain Nest builds around every handler
  *   once any interceptor is registered; a failed save reaches the app's global exception filters
  *   (Nest's error handler) but not controller- or method-scoped ones, and the library's errors

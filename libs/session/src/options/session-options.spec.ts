@@ -46,7 +46,8 @@ describe('resolveSessionOptions: defaults', () => {
       header: null,
       jwt: null,
       guard: 'manual',
-      commit: 'on-send', // 'auto' in an app without gateways or resolvers
+      commit: 'on-send', // 'auto': on send for HTTP routes, the interceptor bound to gateways and resolvers
+      bindCommitToHandlers: true,
       cache: null,
       csrf: { trustedOrigins: new Set() },
       expiryEvents: null,
@@ -441,12 +442,17 @@ describe('resolveSessionOptions: SessionConfigError', () => {
     });
   });
 
-  it("resolves commit: 'auto' (the default) by the app's gateways and resolvers; an explicit mode stays", () => {
-    const commitOf = (commit: SessionModuleOptions['commit'], handlers: string[]) => resolveSessionOptions({ store: 'memory', commit }, handlers).commit;
-    expect([commitOf(undefined, []), commitOf('auto', []), commitOf(undefined, ['ChatGateway']), commitOf('auto', ['NoteResolver'])]).toEqual([
-      'on-send', 'on-send', 'interceptor', 'interceptor',
+  it("resolves commit: 'auto' (the default) to on-send for HTTP routes and the interceptor bound to gateways and resolvers; an explicit mode stays", () => {
+    const resolved = (commit: SessionModuleOptions['commit']) => {
+      const { commit: http, bindCommitToHandlers } = resolveSessionOptions({ store: 'memory', commit });
+      return [http, bindCommitToHandlers];
+    };
+    expect([resolved(undefined), resolved('auto'), resolved('on-send'), resolved('interceptor')]).toEqual([
+      ['on-send', true],
+      ['on-send', true],
+      ['on-send', false],
+      ['interceptor', false],
     ]);
-    expect([commitOf('interceptor', []), commitOf('on-send', ['ChatGateway'])]).toEqual(['interceptor', 'on-send']);
   });
 
   it('refuses a keyPrefix with braces (Cluster hash tags)', () => {
