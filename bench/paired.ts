@@ -36,6 +36,11 @@ const SETUPS: readonly Setup[] = [
   { label: SESSION_SHAPE_FLOOR.label, env: SESSION_SHAPE_FLOOR.env },
   { label: "ours + near-cache, commit: 'on-send' (the default here)", env: ours(true, 'on-send'), target: { express: 0.95, fastify: 0.7 } },
   { label: "ours + near-cache, commit: 'interceptor'", env: ours(true, 'interceptor'), target: { express: 0.95, fastify: 0.7 } },
+  {
+    label: "ours + near-cache, an app with a WebSocket gateway, commit unset ('auto': on-send for the HTTP routes)",
+    env: { ...ours(true, 'on-send'), BENCH_COMMIT: '', BENCH_GATEWAY: '1' },
+    target: { express: 0.95, fastify: 0.7 },
+  },
   { label: "ours, no near-cache, commit: 'interceptor'", env: ours(false, 'interceptor'), target: { express: 0.85, fastify: undefined } },
   { label: "ours, no near-cache, commit: 'on-send' (the default here)", env: ours(false, 'on-send'), target: { express: 0.85, fastify: undefined } },
 ];

@@ -6,6 +6,7 @@
  *   BENCH_CACHE     1 = near-cache on                  (ours)
  *   BENCH_BATCH_WRITES    0 = batchWrites: false         (ours; one socket write per command)
  *   BENCH_COMMIT    interceptor | on-send = that commit (ours; unset: the library's default, 'auto')
+ *   BENCH_GATEWAY   1 = the app also has a socket.io gateway (ours; what commit: 'auto' then does for HTTP routes)
  *   BENCH_FLOOR     guard | interceptor | both (default) | sync-both | session-shape (nest-floor: which no-op enhancers; sync-both: the
  *                   guard answers `true`, not a promise; session-shape: that guard alone and a no-op custom parameter on the routes)
  *   REDIS_URL | REDIS_CLUSTER (JSON list of {host, port})
@@ -13,12 +14,13 @@
  * Prints `READY <port>` once it listens on 127.0.0.1 (an ephemeral port).
  */
 import 'reflect-metadata';
-import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication, type Provider, type Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SessionModule, type SessionCommitMode, type SessionModuleOptions, type SessionStrategyName } from '../../libs/session/src/index.js';
 import {
   BareController,
+  BenchGateway,
   ExpressSessionController,
   FastifySessionController,
   NoopAsyncGuard,
@@ -53,6 +55,16 @@ function oursOptions(): SessionModuleOptions {
   };
 }
 
+/** The floor's no-op enhancers, or ours's gateway. */
+function providers(): Provider[] {
+  if (stack === 'ours') return env.BENCH_GATEWAY === '1' ? [BenchGateway] : [];
+  if (stack !== 'nest-floor') return [];
+  return [
+    ...(floor === 'interceptor' ? [] : [{ provide: APP_GUARD, useClass: floor === 'sync-both' || floor === 'session-shape' ? NoopSyncGuard : NoopAsyncGuard }]),
+    ...(floor === 'guard' || floor === 'session-shape' ? [] : [{ provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor }]),
+  ];
+}
+
 function rootModule(): DynamicModule {
   const controllers: Record<string, Type> = {
     bare: BareController,
@@ -67,15 +79,7 @@ function rootModule(): DynamicModule {
     module: BenchModule,
     imports: stack === 'ours' ? [SessionModule.forRoot({ ...oursOptions(), ...(env.BENCH_COMMIT ? { commit: env.BENCH_COMMIT as SessionCommitMode } : {}) })] : [],
     controllers: [controllers[stack]],
-    providers:
-      stack === 'nest-floor'
-        ? [
-            ...(floor === 'interceptor'
-              ? []
-              : [{ provide: APP_GUARD, useClass: floor === 'sync-both' || floor === 'session-shape' ? NoopSyncGuard : NoopAsyncGuard }]),
-            ...(floor === 'guard' || floor === 'session-shape' ? [] : [{ provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor }]),
-          ]
-        : [],
+    providers: providers(),
   };
 }
 

@@ -21,6 +21,7 @@ import {
   type CanActivate,
   type NestInterceptor,
 } from '@nestjs/common';
+import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import { AllowAnonymous, Session, type UserSession } from '../../libs/session/src/index.js';
 
@@ -124,6 +125,19 @@ export class OursController {
   put(@Param('sku') sku: string, @Body() body: CartItem, @Session() session: UserSession<OursData>) {
     session.set(`cart:${sku}`, body);
     return { sku };
+  }
+}
+
+/**
+ * A WebSocket gateway beside the HTTP routes (BENCH_GATEWAY=1), as an app with live notifications
+ * has: with commit unset ('auto') the HTTP routes are still saved on send, and only the gateway's
+ * messages run through SessionCommitInterceptor. Never sent a message in the benchmark.
+ */
+@WebSocketGateway()
+export class BenchGateway {
+  @SubscribeMessage('whoami')
+  whoami(@Session() session: UserSession<OursData>) {
+    return { userId: session.userId };
   }
 }
 
