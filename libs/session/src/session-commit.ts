@@ -18,7 +18,10 @@ import { sessionState, type UserSession } from './user-session.js';
  * caller skip an async step per request.
  */
 export function commitIfNoop(session: UserSession<object>): boolean {
-  const state = sessionState(session);
+  return noopCommitted(sessionState(session));
+}
+
+function noopCommitted(state: SessionState): boolean {
   if (state.committed) return true;
   const unchanged = !state.destroyed && state.dropPrevious === null && state.rotateTo === null && !state.hasDelta();
   // Stored already, or a visitor who stored nothing (createSession would return at once).
@@ -30,12 +33,16 @@ export function commitIfNoop(session: UserSession<object>): boolean {
 /**
  * `commit: 'on-send'`: whether a response about to be sent must wait for its session's save. Not
  * for a request that changed nothing, nor for an error answer (status >= 400), whose changes are
- * dropped, as a handler that throws saves nothing with the interceptor.
+ * dropped, as a handler that throws saves nothing with the interceptor, nor while GraphQL
+ * resolvers the interceptor commits for are still running.
  */
 export function mustSaveBeforeSending(session: UserSession<object> | undefined, statusCode: number): session is UserSession<object> {
-  if (!session || commitIfNoop(session)) return false;
+  if (!session) return false;
+  const state = sessionState(session);
+  // GraphQL over HTTP: its resolvers' interceptor commits, also after an early answer.
+  if (state.resolversRunning > 0 || noopCommitted(state)) return false;
   if (statusCode < 400) return true;
-  sessionState(session).committed = true;
+  state.committed = true;
   return false;
 }
 

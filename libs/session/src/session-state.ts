@@ -54,6 +54,12 @@ export class SessionState {
   droppedUserId: string | null = null;
   destroyed = false;
   committed = false;
+  /**
+   * GraphQL resolvers of this request between their commit interceptor's entry and exit: the last
+   * to leave commits (graphql/). The response hook of `commit: 'on-send'` leaves such a session to
+   * them: GraphQL may answer before every field has finished (a failed non-null field).
+   */
+  resolversRunning = 0;
   /** When this request picked up the session (epoch ms): a sign-in it saves must not survive a
    * "sign out everywhere" that ran after this (see NewSession.notRevokedSince). */
   readonly startedAt = Date.now();

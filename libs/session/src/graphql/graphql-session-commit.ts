@@ -6,8 +6,6 @@ import { toHttpError } from '../session-http-errors.js';
 import { sessionState, type UserSession } from '../user-session.js';
 
 interface Operation {
-  /** Resolvers of this request between interceptor entry and exit. */
-  running: number;
   /** The last commit; the next resolver starts after it. */
   committing: Promise<void>;
 }
@@ -30,11 +28,12 @@ export function interceptGraphqlResolver(
   response: ResponseWriter,
   next: CallHandler,
 ): Observable<unknown> {
-  const operation = operations.get(session) ?? { running: 0, committing: Promise.resolve() };
+  const operation = operations.get(session) ?? { committing: Promise.resolve() };
   operations.set(session, operation);
+  const state = sessionState(session);
   const leave = (): Promise<void> => {
-    operation.running--;
-    if (operation.running > 0) return Promise.resolve();
+    state.resolversRunning--;
+    if (state.resolversRunning > 0) return Promise.resolve();
     operation.committing = commitSession(session, response);
     return operation.committing;
   };
@@ -46,7 +45,7 @@ export function interceptGraphqlResolver(
       await awaited.catch(() => undefined);
     } while (awaited !== operation.committing);
     reopen(session);
-    operation.running++;
+    state.resolversRunning++;
   }).pipe(
     mergeMap(() => {
       let left = false;

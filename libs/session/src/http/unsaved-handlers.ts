@@ -27,6 +27,24 @@ export function gatewaysAndResolvers(modules: ModulesContainer): Function[] {
 }
 
 /**
+ * The classes of the resolvers Nest holds as objects: given as a value, or made by a factory once
+ * Nest has built them. @nestjs/graphql explores resolvers by their instances; a gateway is
+ * connected only when provided as a class, which gatewaysAndResolvers finds.
+ */
+export function resolverInstanceClasses(modules: ModulesContainer): Function[] {
+  const classes = new Set<Function>();
+  for (const moduleRef of modules.values()) {
+    for (const wrapper of moduleRef.providers.values()) {
+      const instance: unknown = wrapper.instance;
+      if (typeof instance !== 'object' || instance === null) continue;
+      const type = (instance as { constructor?: unknown }).constructor;
+      if (typeof type === 'function' && Reflect.hasMetadata(RESOLVER_METADATA, type)) classes.add(type);
+    }
+  }
+  return [...classes];
+}
+
+/**
  * Interceptor instances that `commit: 'auto'` put into a class's metadata (HandlerCommitBinding),
  * of any app in the process: each app knows its own, and none of them is the app's own choice.
  */
