@@ -2,10 +2,11 @@
  * `commit: 'auto'` in an app with gateways and GraphQL resolvers, on a real Redis: the HTTP routes
  * save on send and SessionCommitInterceptor is bound to those classes alone (HandlerCommitBinding).
  * What the transport suites (websocket, graphql) do not show: the binding holds while the app
- * shuts down, binds each class of a class hierarchy once and restores the metadata after, covers a
- * resolver given as a value and refuses at startup one made by a factory it could not bind, and a
- * GraphQL answer sent before all its fields finished (a failed non-null field) does not drop what
- * a later field writes.
+ * shuts down, binds each class of a class hierarchy once and restores the metadata after (also
+ * with two apps of one process), covers a resolver given as a value and warns of one made by a
+ * factory it could not bind, and a GraphQL request saves what its fields write when one of them
+ * fails first (the answer goes out before the others finish), when one returns no value, or when
+ * an app's timeout() interceptor gives up on one.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
@@ -14,8 +15,12 @@ import {
   Get,
   HttpCode,
   Injectable,
+  Logger,
   Module,
   Post,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
   type BeforeApplicationShutdown,
   type DynamicModule,
   type INestApplication,
@@ -24,11 +29,13 @@ import {
 import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { AddressInfo } from 'node:net';
+import { EMPTY, timeout, type Observable } from 'rxjs';
 import request from 'supertest';
-import { AllowAnonymous, Session, SessionCommitInterceptor, SessionModule, type UserSession } from '@app/session';
+import { AllowAnonymous, Session, SessionCommitInterceptor, SessionModule, type SessionCommitMode, type UserSession } from '@app/session';
 import { setCookies, sleep, uniquePrefix, uniqueUser } from './support/demo-app.js';
 import { connect } from './support/socket-client.js';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server.js';
@@ -78,6 +85,18 @@ class CountResolver {
     return bump(session);
   }
 
+  /** Outlasts the app's 200 ms timeout() interceptor (TimeoutInterceptor). */
+  @Mutation(() => Int, { nullable: true })
+  async outlastsTimeout(): Promise<number> {
+    await sleep(600);
+    return 0;
+  }
+
+  @Mutation(() => Int, { nullable: true })
+  returnsNothing(): Observable<number> {
+    return EMPTY;
+  }
+
   @Query(() => Int)
   failsAtOnce(): number {
     throw new Error('this field fails before its sibling finishes');
@@ -88,6 +107,14 @@ class CountResolver {
     await sleep(100);
     session.set('n', 42);
     return 42;
+  }
+}
+
+/** An app's own global interceptor that gives up on a handler after 200 ms, a common pattern. */
+@Injectable()
+class TimeoutInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(timeout(200));
   }
 }
 
@@ -118,6 +145,8 @@ afterAll(async () => {
 interface AppShape {
   readonly providers?: Provider[];
   readonly graphql?: boolean;
+  /** Unset: 'auto'. */
+  readonly commit?: SessionCommitMode;
 }
 
 async function boot(shape: AppShape): Promise<{ app: INestApplication; url: string }> {
@@ -126,7 +155,7 @@ async function boot(shape: AppShape): Promise<{ app: INestApplication; url: stri
   const root: DynamicModule = {
     module: AppModule,
     imports: [
-      SessionModule.forRoot({ redis: { url: server.url }, keyPrefix: prefix, cookie: { secure: false }, guard: 'global' }),
+      SessionModule.forRoot({ redis: { url: server.url }, keyPrefix: prefix, cookie: { secure: false }, guard: 'global', ...(shape.commit ? { commit: shape.commit } : {}) }),
       ...(shape.graphql ? [GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, sortSchema: true })] : []),
     ],
     controllers: [CountController],
@@ -187,6 +216,18 @@ describe('gateways', () => {
     expect(await storedCount(cookie)).toBe(2);
   });
 
+  it('binds a class once for two apps of one process, and gives it its own metadata back when the last closes, in either order', async () => {
+    for (const closeFirst of ['first', 'second'] as const) {
+      const first = await boot({ providers: [CountGateway] });
+      const second = await boot({ providers: [CountGateway] });
+      expect(boundInterceptors(CountGateway)).toHaveLength(1);
+      await (closeFirst === 'first' ? first : second).app.close();
+      expect(boundInterceptors(CountGateway)).toHaveLength(1);
+      await (closeFirst === 'first' ? second : first).app.close();
+      expect(Reflect.getOwnMetadata(INTERCEPTORS_METADATA, CountGateway)).toBeUndefined();
+    }
+  });
+
   it('binds a gateway and the gateway that extends it once each, and gives both their own metadata back at close', async () => {
     const { app, url } = await boot({ providers: [CountGateway, ChildCountGateway] });
     try {
@@ -221,6 +262,38 @@ describe('GraphQL resolvers', () => {
     }
   });
 
+  // The same holds under commit: 'interceptor', which shares the resolvers' commit.
+  describe.each<[string, SessionCommitMode | undefined]>([
+    ["commit: 'auto'", undefined],
+    ["commit: 'interceptor'", 'interceptor'],
+  ])('a field that ends without a value (%s)', (_label, commit) => {
+    const withTimeout = [CountResolver, { provide: APP_INTERCEPTOR, useClass: TimeoutInterceptor }];
+
+    it("given up on by the app's timeout() interceptor: the fields around it are saved, as the answer says", async () => {
+      const { app } = await boot({ graphql: true, commit, providers: withTimeout });
+      try {
+        const cookie = await signIn(app);
+        const answer = await gql(app, 'mutation { a: bump late: outlastsTimeout b: bump }', cookie);
+        expect(answer.body.data).toEqual({ a: 1, late: null, b: 2 });
+        expect((await request(app.getHttpServer()).get('/n').set('cookie', cookie).expect(200)).body).toEqual({ n: 2 });
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('returning an Observable that completes empty: the fields around it are saved, as the answer says', async () => {
+      const { app } = await boot({ graphql: true, commit, providers: [CountResolver] });
+      try {
+        const cookie = await signIn(app);
+        const answer = await gql(app, 'mutation { a: bump none: returnsNothing b: bump }', cookie);
+        expect(answer.body.data).toMatchObject({ a: 1, b: 2 });
+        expect((await request(app.getHttpServer()).get('/n').set('cookie', cookie).expect(200)).body).toEqual({ n: 2 });
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
   it('saves what a resolver given as a value (useValue, as a test override) writes', async () => {
     const { app } = await boot({ graphql: true, providers: [{ provide: CountResolver, useValue: new CountResolver() }] });
     try {
@@ -233,14 +306,25 @@ describe('GraphQL resolvers', () => {
   });
 
   // Nest builds every module's providers at once; an async factory that waits finishes after the binding.
-  it('refuses at startup a resolver made by a factory after the binding, naming it and what to do', async () => {
+  it('warns at startup of a resolver made by a factory after the binding, naming it, and the guard refuses its resolvers', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
     const madeLater = async () => {
       await sleep(50);
       return new CountResolver();
     };
-    await expect(boot({ graphql: true, providers: [{ provide: CountResolver, useFactory: madeLater }] })).rejects.toThrow(
-      "commit: 'auto' could not bind SessionCommitInterceptor to the GraphQL resolver(s) CountResolver, made by a factory after it bound the others: " +
-        "put @UseInterceptors(SessionCommitInterceptor) on those classes, or use commit: 'interceptor'",
-    );
+    const { app } = await boot({ graphql: true, providers: [{ provide: CountResolver, useFactory: madeLater }] });
+    try {
+      expect(warn.mock.calls.map(([message]) => message)).toContainEqual(
+        "commit: 'auto' could not bind SessionCommitInterceptor to the GraphQL resolver(s) CountResolver, made by a factory after it bound the others: " +
+          "SessionGuard refuses their resolvers. Put @UseInterceptors(SessionCommitInterceptor) on those classes, or use commit: 'interceptor'",
+      );
+      const refused = await gql(app, 'mutation { bump }', await signIn(app));
+      expect(refused.body.errors.map((error: { message: string }) => error.message)).toEqual([
+        expect.stringContaining('SessionGuard ran for a GraphQL resolver that SessionCommitInterceptor does not run on'),
+      ]);
+    } finally {
+      warn.mockRestore();
+      await app.close();
+    }
   });
 });

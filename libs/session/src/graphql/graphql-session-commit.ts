@@ -1,5 +1,5 @@
-import type { CallHandler } from '@nestjs/common';
-import { catchError, defer, from, mergeMap, throwError, type Observable } from 'rxjs';
+import { Logger, type CallHandler } from '@nestjs/common';
+import { catchError, defer, finalize, from, mergeMap, throwError, type Observable } from 'rxjs';
 import type { ResponseWriter } from '../http/http-message.js';
 import { commitSession } from '../session-commit.js';
 import { toHttpError } from '../session-http-errors.js';
@@ -11,6 +11,7 @@ interface Operation {
 }
 
 const operations = new WeakMap<object, Operation>();
+const logger = new Logger('Session');
 
 /**
  * Commits a GraphQL request's session after its resolvers. One request runs several root resolvers
@@ -44,10 +45,11 @@ export function interceptGraphqlResolver(
       awaited = operation.committing;
       await awaited.catch(() => undefined);
     } while (awaited !== operation.committing);
-    reopen(session);
-    state.resolversRunning++;
   }).pipe(
+    // Entered here, not in defer(): a caller that unsubscribed while it waited never gets here.
     mergeMap(() => {
+      reopen(session);
+      state.resolversRunning++;
       let left = false;
       const leaveOnce = (): Promise<void> => (left ? Promise.resolve() : ((left = true), leave()));
       return next.handle().pipe(
@@ -55,6 +57,11 @@ export function interceptGraphqlResolver(
         catchError((error: unknown) =>
           from(leaveOnce().catch(() => undefined)).pipe(mergeMap(() => throwError(() => toHttpError(error, response)))),
         ),
+        // Completed without a value (EMPTY), or unsubscribed (an outer timeout()): still leaves, so
+        // the siblings' changes are saved and the response hook is not left waiting on this one.
+        finalize(() => {
+          if (!left) void leaveOnce().catch((error: unknown) => logger.error(`A GraphQL request's session save failed after a resolver ended without a result: ${String(error)}`));
+        }),
       );
     }),
   );
