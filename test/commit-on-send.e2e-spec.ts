@@ -4,6 +4,7 @@
  * that test/adapters.e2e-spec.ts runs with it on both platforms: what differs from the interceptor
  * (an error answer saves nothing, a failed save reaches the app's global filters but not a
  * method-scoped one), a streamed response, the mode set through forRoot or forRootAsync's factory,
+ * what `'auto'` does in an app with a gateway or a resolver (more in commit-auto-binding.e2e-spec.ts),
  * and what is refused at startup (a bad value, `commit` beside the factory, gateways and resolvers
  * under the global guard; a gateway or resolver that uses SessionGuard: session.guard.spec.ts).
  */
