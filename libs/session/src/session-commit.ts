@@ -8,6 +8,7 @@ import {
   SessionStoreUnavailableError,
 } from './session.errors.js';
 import type { SessionState } from './session-state.js';
+import { evictedBefore } from './store/evicted-before-failure.js';
 import { largestKey } from './store/session-data.util.js';
 import type { SessionDelta, WriteRefusal } from './store/session-store.interface.js';
 import { sessionState, type UserSession } from './user-session.js';
@@ -76,7 +77,14 @@ export async function commitSession(session: UserSession<object>, response: Resp
   if (state.storeId === null) return createSession(state, response);
   if (state.rotateTo) {
     const target = { ...state.rotateTo, userId: state.userId, strategy: state.strategy.name, notRevokedSince: state.startedAt };
-    const outcome = await store.rotate(state.storeId, target, delta);
+    let outcome;
+    try {
+      outcome = await store.rotate(state.storeId, target, delta);
+    } catch (error) {
+      // Failed after it evicted (Redis went away at its last step): the evicted sessions are gone.
+      reportEvicted(state, evictedBefore(error));
+      throw error;
+    }
     if (typeof outcome === 'string') throw refusal(outcome, delta, state);
     if ('refused' in outcome) {
       reportEvicted(state, outcome.evicted);

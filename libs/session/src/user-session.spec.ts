@@ -7,7 +7,8 @@ import { resolveSessionOptions, type ResolvedSessionOptions } from './options/re
 import { commitSession } from './session-commit.js';
 import type { SessionLifecycle } from './events/session-lifecycle.js';
 import { SessionLoader } from './session-loader.js';
-import { SessionDataError, SessionDataTooLargeError, SessionGoneError, SessionReplacedError, SessionUsageError } from './session.errors.js';
+import { SessionDataError, SessionDataTooLargeError, SessionGoneError, SessionReplacedError, SessionStoreUnavailableError, SessionUsageError } from './session.errors.js';
+import { withEvicted } from './store/evicted-before-failure.js';
 import { MemorySessionStore } from './store/memory-session.store.js';
 import { SessionIdStrategy } from './strategies/session-id.strategy.js';
 import { newHandle, type UserSession } from './user-session.js';
@@ -453,6 +454,20 @@ describe('logIn', () => {
     jest.spyOn(store, 'rotate').mockResolvedValueOnce({ refused: 'gone', evicted: ['evicted-handle'] });
 
     await expect(finish(session)).rejects.toThrow(SessionGoneError);
+    expect(revoked.mock.calls).toEqual([[{ handle: 'evicted-handle', userId: 'alice' }, 'limit']]);
+  });
+
+  it('a sign-in that failed after it evicted sessions (Redis gone at its last step) still reports the evictions, then the failure', async () => {
+    const guestId = await persisted({ cart: ['A1'] });
+    const revoked = jest.fn<(session: { handle: string; userId: string | null }, reason: string) => void>();
+    loader = new SessionLoader(store, options, [new SessionIdStrategy(options)], { revoked } as unknown as SessionLifecycle);
+    const session = await open(guestId);
+    await session.logIn('alice');
+    // What the Redis store throws when its retire step fails after the eviction (redis-session.store.spec.ts).
+    const failure = withEvicted(new SessionStoreUnavailableError(new Error('no reply')), ['evicted-handle']);
+    jest.spyOn(store, 'rotate').mockRejectedValueOnce(failure);
+
+    await expect(finish(session)).rejects.toBe(failure);
     expect(revoked.mock.calls).toEqual([[{ handle: 'evicted-handle', userId: 'alice' }, 'limit']]);
   });
 

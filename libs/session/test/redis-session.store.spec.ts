@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { Logger } from '@nestjs/common';
 import type { Command, Redis, RedisOptions } from 'ioredis';
 import { SessionStoreUnavailableError } from '../src/session.errors.js';
+import { evictedBefore } from '../src/store/evicted-before-failure.js';
 import { RedisSessionStore } from '../src/store/redis-session.store.js';
 import {
   META,
@@ -506,6 +507,29 @@ describe('RedisSessionStore on Redis', () => {
       expect(await store.find(first.storeId)).toBeNull();
       expect(await isGone(sessionKey(PREFIX, to.storeId))).toBe(true);
       expect(await admin.zrange(userIndexKey(PREFIX, user), 0, '-1')).toEqual([]);
+    });
+
+    it.each([2_000, 0])('rotating a guest session in, whose retire fails before it runs after it evicted (rotationGraceMs %d): unavailable, the guest session given back, and the eviction carried with the failure', async (rotationGraceMs) => {
+      const { store } = await open({ maxSessionsPerUser: 1, rotationGraceMs });
+      const user = newUserId();
+      const first = newSession({ userId: user });
+      await store.create(first);
+      const guest = newSession({ data: new Map([['cart', '1']]) });
+      await store.create(guest);
+      failScript(store, 'sessionRetire', 'before');
+      const to = newTarget({ userId: user });
+
+      const failure = await store.rotate(guest.storeId, to, delta()).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      jest.restoreAllMocks();
+
+      expect(failure).toBeInstanceOf(SessionStoreUnavailableError);
+      expect(evictedBefore(failure)).toEqual([first.handle]);
+      expect(await store.find(first.storeId)).toBeNull();
+      expect((await store.find(guest.storeId))?.data.get('cart')).toBe('1');
+      expect(await isGone(sessionKey(PREFIX, to.storeId))).toBe(true);
     });
 
     it('whose index step is re-sent (ioredis, after its first reply was lost) still evicts the oldest session', async () => {

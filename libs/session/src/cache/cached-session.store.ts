@@ -13,6 +13,7 @@ import type {
   WriteRefusal,
 } from '../store/session-store.interface.js';
 import type { MaybePromise } from '../maybe-promise.js';
+import { evictedBefore } from '../store/evicted-before-failure.js';
 import { InvalidationLink } from './invalidation-link.js';
 import { NearCache, type SessionCacheStats } from './near-cache.js';
 
@@ -96,10 +97,16 @@ export class CachedSessionStore implements SessionStore {
     return this.writing([storeId], () => this.inner.increment(storeId, key, by));
   }
 
-  rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<RotationOutcome> {
-    return this.writing([fromStoreId, to.storeId], () => this.inner.rotate(fromStoreId, to, delta), (outcome) => {
-      if (typeof outcome !== 'string') this.dropEvicted(to.userId, outcome);
-    });
+  async rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<RotationOutcome> {
+    try {
+      return await this.writing([fromStoreId, to.storeId], () => this.inner.rotate(fromStoreId, to, delta), (outcome) => {
+        if (typeof outcome !== 'string') this.dropEvicted(to.userId, outcome);
+      });
+    } catch (error) {
+      // Failed after it evicted: those sessions are gone all the same.
+      this.dropEvicted(to.userId, { evicted: evictedBefore(error) });
+      throw error;
+    }
   }
 
   destroy(storeId: string, options?: { durable?: boolean }): Promise<boolean> {

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { SessionStoreUnavailableError } from '../session.errors.js';
+import { withEvicted } from '../store/evicted-before-failure.js';
 import { MemorySessionStore } from '../store/memory-session.store.js';
 import type { NewSession, RotationOutcome } from '../store/session-store.interface.js';
 import { observeSessionEndings } from './observed-session.store.js';
@@ -123,6 +125,20 @@ describe('observeSessionEndings', () => {
     const store = observeSessionEndings(inner, bus);
     const target = { storeId: id(24), handle: id(16), userId: 'erin', strategy: 'session-id' };
     expect(await store.rotate(id(24), target, { set: new Map(), delete: new Set() })).toBe(refused);
+    expect(events).toEqual([{ kind: 'handle', userId: 'erin', handle: 'evicted-handle' }]);
+  });
+
+  it('announces the sessions a failed sign-in evicted before it failed, and no rotation', async () => {
+    const { bus, events } = recordingBus();
+    const inner = memoryStore(1);
+    // What the Redis store throws when its retire step fails after the eviction (redis-session.store.spec.ts).
+    const failure = withEvicted(new SessionStoreUnavailableError(new Error('no reply')), ['evicted-handle']);
+    inner.rotate = async () => {
+      throw failure;
+    };
+    const store = observeSessionEndings(inner, bus);
+    const target = { storeId: id(24), handle: id(16), userId: 'erin', strategy: 'session-id' };
+    await expect(store.rotate(id(24), target, { set: new Map(), delete: new Set() })).rejects.toBe(failure);
     expect(events).toEqual([{ kind: 'handle', userId: 'erin', handle: 'evicted-handle' }]);
   });
 });

@@ -1,5 +1,6 @@
 import { SessionDurabilityError } from '../session.errors.js';
 import type { SessionStore, SessionWritten } from '../store/session-store.interface.js';
+import { evictedBefore } from '../store/evicted-before-failure.js';
 import { wrapStoreMethods } from '../store/wrapped-store.js';
 import { storeIdDigest, type SessionEndedBus } from './session-ended.bus.js';
 
@@ -48,6 +49,8 @@ export function observeSessionEndings<S extends SessionStore>(store: S, bus: Ses
         result = await method.apply(target, args);
       } catch (error) {
         if (error instanceof SessionDurabilityError) announce(bus, args, UNCONFIRMED);
+        // A sign-in that failed after it evicted: those sessions are gone all the same.
+        else if (name === 'rotate') announceEvicted(bus, (args[1] as { userId: string | null }).userId, { evicted: [...evictedBefore(error)] });
         throw error;
       }
       announce(bus, args, result);

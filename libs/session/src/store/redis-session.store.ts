@@ -35,6 +35,7 @@ import type {
 import { applyDelta, dataBytes, largestKey } from './session-data.util.js';
 import { RedisDeadlineIndex } from './redis-deadline.index.js';
 import { TurnWriteBatcher } from '../redis/turn-write-batcher.js';
+import { withEvicted } from './evicted-before-failure.js';
 
 type ScriptRunner = (key: string, ...args: Array<string | number>) => Promise<unknown>;
 
@@ -231,7 +232,7 @@ export class RedisSessionStore implements SessionStore {
           // user sees: with a grace, the old credential still reads the session, read-only (writes
           // 409), until the grace ends (or the freeze, if the thaw failed), then 401; without one
           // it may be dead already (401: signed out). The new session stays listed until it idles out.
-          throw error;
+          throw withEvicted(error, ended);
         }
         // A logout or a revoke ended the old session: the new one must not outlive it (rolled back below).
       }
@@ -239,7 +240,8 @@ export class RedisSessionStore implements SessionStore {
       // it out of the deadline set.
       if (retiring) await this.restoreDeadline(fromStoreId);
       if (createdNew) await this.destroyOne(to.storeId, { alone: true }).catch(() => undefined);
-      throw error;
+      // Evicted before the failure: they stay gone, and are reported with it.
+      throw withEvicted(error, ended);
     }
   }
 

@@ -141,7 +141,8 @@ export interface SessionStore {
    * the new session (destroyed, revoked, rotated again). Safe on Cluster (no RENAME: create the new
    * key, then retire or delete the old one). Returns 'gone' when the old session no longer exists,
    * 'replaced' when it was retired already (a concurrent rotation won). A rotation into another
-   * user (a sign-in) evicts as `create` does.
+   * user (a sign-in) evicts as `create` does; one that fails after it evicted rejects with an error
+   * that carries the evicted handles (store/evicted-before-failure.ts), so they are still reported.
    */
   rotate(fromStoreId: string, to: RotationTarget, delta: SessionDelta): Promise<RotationOutcome>;
   /**
