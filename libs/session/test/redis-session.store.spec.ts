@@ -669,6 +669,24 @@ describe('RedisSessionStore on Redis', () => {
     expect(await isGone(sessionKey(PREFIX, to.storeId))).toBe(true);
   });
 
+  it("a logout of a retired session's own credential leaves its tombstone when its successor is deleted later: a re-send of that logout still finds it", async () => {
+    const { store } = await open({ rotationGraceMs: 5_000 });
+    const user = newUserId();
+    const old = newSession({ userId: user });
+    await store.create(old);
+    const to = newTarget({ userId: user });
+    expect(await store.rotate(old.storeId, to, delta())).toEqual({ evicted: [] });
+    expect(await store.destroy(old.storeId)).toBe(true);
+    const tombstone = await admin.hget(sessionKey(PREFIX, old.storeId), META.gone);
+    expect(tombstone).not.toBeNull();
+
+    // The successor's delete would delete the predecessor it retired: not the tombstone left there.
+    expect(await store.destroy(to.storeId)).toBe(true);
+
+    expect(await admin.hget(sessionKey(PREFIX, old.storeId), META.gone)).toBe(tombstone);
+    expect(await isGone(sessionKey(PREFIX, to.storeId))).toBe(true);
+  });
+
   it('a delete that fails before it ran leaves the session in the deadline set (expiryEvents)', async () => {
     const { store } = await open(withExpiryEvents);
     const session = newSession({ userId: newUserId() });

@@ -396,6 +396,16 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZRANGE', KEYS[1], 0, -1)
 `;
 
+/**
+ * Deletes the session a destroyed or retired one had retired itself (its `m:p`), unless what is
+ * left there is a tombstone: a logout of that retired session's own credential left it, and its
+ * re-send must still find it for the tombstone's minute. Returns 1 when it deleted, else 0.
+ */
+const DROP_RETIRED = `
+if redis.call('HEXISTS', KEYS[1], '${META.gone}') == 1 then return 0 end
+return redis.call('DEL', KEYS[1])
+`;
+
 /** The scripts, each with the number of keys it declares (always one: Cluster-safe). */
 export const SCRIPTS = {
   sessionLoadAndTouch: { numberOfKeys: 1, lua: LOAD_AND_TOUCH },
@@ -406,6 +416,7 @@ export const SCRIPTS = {
   sessionFreeze: { numberOfKeys: 1, lua: `${EXPIRE_AT}${FREEZE}` },
   sessionThaw: { numberOfKeys: 1, lua: THAW },
   sessionRetire: { numberOfKeys: 1, lua: `${EXPIRE_AT}${TOMBSTONE}${RETIRE}` },
+  sessionDropRetired: { numberOfKeys: 1, lua: DROP_RETIRED },
   userIndexAdd: { numberOfKeys: 1, lua: INDEX_ADD },
   userIndexList: { numberOfKeys: 1, lua: INDEX_LIST },
 } as const;

@@ -358,7 +358,7 @@ export class RedisSessionStore implements SessionStore {
     const index = userIndexKey(this.settings.keyPrefix, userId);
     await Promise.all([
       userId && handle ? this.call(() => this.redis.zrem(index, indexMember(handle, storeId))) : null,
-      previous ? this.call(() => this.redis.del(this.key(previous))) : null,
+      previous ? this.run('sessionDropRetired', this.key(previous)) : null,
     ]);
   }
 
