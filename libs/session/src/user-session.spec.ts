@@ -443,12 +443,18 @@ describe('logIn', () => {
     expect(await store.find(aliceId)).toBeNull();
   });
 
-  it('a sign-in the store refused after it evicted sessions still reports the evictions, then the refusal', async () => {
+  /** A guest session that signed in as alice in this request (not saved yet), with the revocations reported. */
+  async function guestSigningInAsAlice() {
     const guestId = await persisted({ cart: ['A1'] });
     const revoked = jest.fn<(session: { handle: string; userId: string | null }, reason: string) => void>();
     loader = new SessionLoader(store, options, [new SessionIdStrategy(options)], { revoked } as unknown as SessionLifecycle);
     const session = await open(guestId);
     await session.logIn('alice');
+    return { session, revoked };
+  }
+
+  it('a sign-in the store refused after it evicted sessions still reports the evictions, then the refusal', async () => {
+    const { session, revoked } = await guestSigningInAsAlice();
     // What the Redis store answers when a logout of the guest session overtook the sign-in between
     // its eviction and its retire step (redis-session.store.spec.ts makes that happen on Redis).
     jest.spyOn(store, 'rotate').mockResolvedValueOnce({ refused: 'gone', evicted: ['evicted-handle'] });
@@ -458,11 +464,7 @@ describe('logIn', () => {
   });
 
   it('a sign-in that failed after it evicted sessions (Redis gone at its last step) still reports the evictions, then the failure', async () => {
-    const guestId = await persisted({ cart: ['A1'] });
-    const revoked = jest.fn<(session: { handle: string; userId: string | null }, reason: string) => void>();
-    loader = new SessionLoader(store, options, [new SessionIdStrategy(options)], { revoked } as unknown as SessionLifecycle);
-    const session = await open(guestId);
-    await session.logIn('alice');
+    const { session, revoked } = await guestSigningInAsAlice();
     // What the Redis store throws when its retire step fails after the eviction (redis-session.store.spec.ts).
     const failure = withEvicted(new SessionStoreUnavailableError(new Error('no reply')), ['evicted-handle']);
     jest.spyOn(store, 'rotate').mockRejectedValueOnce(failure);

@@ -486,13 +486,19 @@ describe('RedisSessionStore on Redis', () => {
       expect(await store.find(first.storeId)).toBeNull();
     });
 
-    it.each([2_000, 0])('rotating a guest session in, overtaken by a logout of that session after it evicted (rotationGraceMs %d): refused, and the eviction reported with the refusal', async (rotationGraceMs) => {
+    /** A user at maxSessionsPerUser 1 with one session (`first`), and a guest session about to sign in as that user. */
+    async function guestSigningInOverLimit(rotationGraceMs: number) {
       const { store } = await open({ maxSessionsPerUser: 1, rotationGraceMs });
       const user = newUserId();
       const first = newSession({ userId: user });
       await store.create(first);
       const guest = newSession({ data: new Map([['cart', '1']]) });
       await store.create(guest);
+      return { store, user, first, guest };
+    }
+
+    it.each([2_000, 0])('rotating a guest session in, overtaken by a logout of that session after it evicted (rotationGraceMs %d): refused, and the eviction reported with the refusal', async (rotationGraceMs) => {
+      const { store, user, first, guest } = await guestSigningInOverLimit(rotationGraceMs);
       const faults = store as unknown as Faults;
       const run = faults.run.bind(store);
       jest.spyOn(faults, 'run').mockImplementation(async (name: string, ...args: unknown[]) => {
@@ -510,12 +516,7 @@ describe('RedisSessionStore on Redis', () => {
     });
 
     it.each([2_000, 0])('rotating a guest session in, whose retire fails before it runs after it evicted (rotationGraceMs %d): unavailable, the guest session given back, and the eviction carried with the failure', async (rotationGraceMs) => {
-      const { store } = await open({ maxSessionsPerUser: 1, rotationGraceMs });
-      const user = newUserId();
-      const first = newSession({ userId: user });
-      await store.create(first);
-      const guest = newSession({ data: new Map([['cart', '1']]) });
-      await store.create(guest);
+      const { store, user, first, guest } = await guestSigningInOverLimit(rotationGraceMs);
       failScript(store, 'sessionRetire', 'before');
       const to = newTarget({ userId: user });
 
@@ -645,13 +646,19 @@ describe('RedisSessionStore on Redis', () => {
     });
   });
 
-  it('a delete re-sent after its reply was lost (ioredis) gets its first answer: unlinked, its retired predecessor deleted; another delete finds nothing', async () => {
+  /** A signed-in session (`old`) rotated to `to` with a 5 s grace: `old` is retired, `to` names it as its predecessor. */
+  async function rotatedWithGrace() {
     const { store } = await open({ rotationGraceMs: 5_000 });
     const user = newUserId();
     const old = newSession({ userId: user });
     await store.create(old);
     const to = newTarget({ userId: user });
     expect(await store.rotate(old.storeId, to, delta())).toEqual({ evicted: [] });
+    return { store, user, old, to };
+  }
+
+  it('a delete re-sent after its reply was lost (ioredis) gets its first answer: unlinked, its retired predecessor deleted; another delete finds nothing', async () => {
+    const { store, user, old, to } = await rotatedWithGrace();
     resendScript(store, 'sessionDestroy');
 
     expect(await store.destroy(to.storeId)).toBe(true);
@@ -670,12 +677,7 @@ describe('RedisSessionStore on Redis', () => {
   });
 
   it("a logout of a retired session's own credential leaves its tombstone when its successor is deleted later: a re-send of that logout still finds it", async () => {
-    const { store } = await open({ rotationGraceMs: 5_000 });
-    const user = newUserId();
-    const old = newSession({ userId: user });
-    await store.create(old);
-    const to = newTarget({ userId: user });
-    expect(await store.rotate(old.storeId, to, delta())).toEqual({ evicted: [] });
+    const { store, user, old, to } = await rotatedWithGrace();
     expect(await store.destroy(old.storeId)).toBe(true);
     const tombstone = await admin.hget(sessionKey(PREFIX, old.storeId), META.gone);
     expect(tombstone).not.toBeNull();
