@@ -254,9 +254,14 @@ describe('GraphQL resolvers', () => {
       const cookie = await signIn(app);
       const early = await gql(app, '{ failsAtOnce writesLater }', cookie);
       expect(early.body.data).toBeNull();
-      // The answer went out before writesLater finished; its commit follows it.
-      await sleep(400);
-      expect((await request(app.getHttpServer()).get('/n').set('cookie', cookie).expect(200)).body).toEqual({ n: 42 });
+      // The answer went out before writesLater finished; its commit follows it (bounded wait: 5 s).
+      const readCount = async () => (await request(app.getHttpServer()).get('/n').set('cookie', cookie).expect(200)).body.n as number;
+      let n = await readCount();
+      for (let waited = 0; n !== 42 && waited < 5_000; waited += 50) {
+        await sleep(50);
+        n = await readCount();
+      }
+      expect(n).toBe(42);
     } finally {
       await app.close();
     }
