@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
-import { boundByLibrary, gatewaysAndResolvers, resolverInstanceClasses, savedByAppInterceptor } from './http/unsaved-handlers.js';
+import { boundByLibrary, gatewaysAndResolvers, isLibraryInstance, resolverInstanceClasses, savedByAppInterceptor } from './http/unsaved-handlers.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { SessionCommitInterceptor } from './session.interceptor.js';
 import { SESSION_RESOLVED_OPTIONS } from './session.internal-constants.js';
@@ -17,8 +17,7 @@ interface ClassBinding {
 }
 const bindings = new Map<Function, ClassBinding>();
 
-const withoutLibraryInstances = (interceptors: unknown[]): unknown[] =>
-  interceptors.filter((interceptor) => !(typeof interceptor === 'object' && interceptor !== null && boundByLibrary.has(interceptor)));
+const withoutLibraryInstances = (interceptors: unknown[]): unknown[] => interceptors.filter((interceptor) => !isLibraryInstance(interceptor));
 
 /**
  * `commit: 'auto'`: HTTP routes are saved on send, and SessionCommitInterceptor is bound to the
